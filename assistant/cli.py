@@ -1,0 +1,182 @@
+"""`kenbron` command line: a thin layer over the library API (see DESIGN's command contract)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from assistant.settings import Settings, store_config  # noqa: E402
+
+
+class CliError(Exception):
+    """An error to print as one line, with exit status 2 (usage) or 1 (failure)."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where the embedded Chroma database and lexical index live "
+                             "(env KENBRON_DATA_DIR)")
+    parser.add_argument("--embedding", default=None,
+                        help="embedding model: use, e5, use+e5 or openai:MODEL (env KENBRON_EMBEDDING)")
+    parser.add_argument("--collection", default=None, help="Chroma collection (env KENBRON_COLLECTION)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kenbron",
+        description="Grounded answers from your documents, with every claim linked to its passage.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add files or folders (idempotent)")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--replace", action="store_true",
+                   help="let a file replace an ingested document of the same name from another path")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _common(p)
+
+    p = sub.add_parser("sources", help="list ingested documents")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+
+    p = sub.add_parser("remove", help="remove a document and all its chunks")
+    p.add_argument("source_id")
+    _common(p)
+
+    p = sub.add_parser("search", help="ranked chunks for a question (no LLM)")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="number of chunks (default 5)")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return Settings.from_env(
+            data_dir=getattr(args, "data_dir", None),
+            embedding=getattr(args, "embedding", None),
+            collection=getattr(args, "collection", None),
+            k=getattr(args, "k", None),
+        )
+    except (ValueError, TypeError) as exc:
+        raise CliError(str(exc), status=2) from exc
+
+
+def _knowledge_base(settings: Settings):
+    from vectorstore.knowledge_base import KnowledgeBase
+
+    return KnowledgeBase(store_config(settings))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    kb = _knowledge_base(_settings(args))
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            unit = "file" if stage == "files" else "chunk"
+            bar = bars[stage] = tqdm(total=total, unit=unit, desc=f"{stage:>6}",
+                                     leave=stage == "files", file=sys.stderr,
+                                     disable=None if not args.json else True)
+        bar.n = done
+        bar.refresh()
+
+    report = kb.ingest(args.paths, progress=progress, replace=args.replace)
+    for bar in bars.values():
+        bar.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(f"added {len(report.added)}, updated {len(report.updated)}, "
+              f"unchanged {len(report.skipped)}, rejected {len(report.rejected)} "
+              f"({report.chunks_embedded} chunks embedded)")
+        for path, reason in report.rejected:
+            print(f"  rejected {path}: {reason}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    docs = _knowledge_base(_settings(args)).documents()
+    if args.json:
+        print(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=2))
+        return 0
+    if not docs:
+        print("no documents ingested yet; run: kenbron ingest PATH")
+        return 0
+    for d in docs:
+        print(f"{d.source_id}\t{d.language}\t{d.date or '-'}\t{d.chunks} chunks\t{d.title}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    kb = _knowledge_base(_settings(args))
+    try:
+        n = kb.remove(args.source_id)
+    except KeyError as exc:
+        raise CliError(f"no ingested document with source id {args.source_id!r} "
+                       "(see: kenbron sources)") from exc
+    print(f"removed {args.source_id} ({n} chunks)")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    question = args.question.strip()
+    if not question:
+        raise CliError("the question is empty", status=2)
+    hits = _knowledge_base(settings).search(question, k=settings.k)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for h in hits:
+        text = " ".join(h.chunk.text.split())
+        print(f"{h.rank}. [{h.chunk.source_id}] {h.chunk.title} (score {h.score:.4f})\n"
+              f"   {text[:300]}{'…' if len(text) > 300 else ''}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "ingest": cmd_ingest,
+    "sources": cmd_sources,
+    "remove": cmd_remove,
+    "search": cmd_search,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from vectorstore.store import StoreError
+
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"kenbron: error: {exc}", file=sys.stderr)
+        return exc.status
+    except StoreError as exc:
+        print(f"kenbron: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kenbron: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""All configuration in one place: environment variables, overridden by command-line flags.
+
+Every knob has an environment variable so that Hugging Face Spaces (which only offers variables
+and secrets) and the CLI configure the same object.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
+BACKENDS = ("local", "openai", "compatible", "extractive")
+
+
+def _xdg(var: str, default: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / default)
+
+
+def default_data_dir() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / "kenbron"
+
+
+def default_model_path() -> Path:
+    return _xdg("XDG_CACHE_HOME", ".cache") / "kenbron" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def _env(name: str, default: Any = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Kenbron's configuration. Build with `Settings.from_env(**overrides)`."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    collection: str = "kenbron"
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    embedding: str = "use+e5"
+    embedding_threads: int = 2
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    max_file_mb: int = 50
+    k: int = 5
+    # answering
+    backend: str = "local"
+    model: str | None = None
+    model_path: Path = field(default_factory=default_model_path)
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    hf_token: str | None = field(default=None, repr=False)
+    llm_timeout_s: float = 120.0
+    llm_threads: int = 2
+    context_tokens: int = 4096
+    max_answer_tokens: int = 384
+    max_question_chars: int = 2000
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from the environment; keyword overrides (from flags) win when not None."""
+        values: dict[str, Any] = {
+            "data_dir": Path(_env("KENBRON_DATA_DIR") or default_data_dir()).expanduser(),
+            "collection": _env("KENBRON_COLLECTION", "kenbron"),
+            "chroma_host": _env("CHROMA_HOST"),
+            "chroma_port": _int_env("CHROMA_PORT", 8000),
+            "embedding": _env("KENBRON_EMBEDDING", cls.embedding),
+            "embedding_threads": _int_env("KENBRON_EMBEDDING_THREADS", 2),
+            "chunk_tokens": _int_env("KENBRON_CHUNK_TOKENS", cls.chunk_tokens),
+            "chunk_overlap": _int_env("KENBRON_CHUNK_OVERLAP", cls.chunk_overlap),
+            "max_file_mb": _int_env("KENBRON_MAX_FILE_MB", cls.max_file_mb),
+            "k": _int_env("KENBRON_K", cls.k),
+            "backend": _env("KENBRON_LLM", _default_backend()),
+            "model": _env("KENBRON_LLM_MODEL"),
+            "model_path": Path(_env("KENBRON_MODEL_PATH") or default_model_path()).expanduser(),
+            "openai_api_key": _env("OPENAI_API_KEY"),
+            "openai_base_url": _env("OPENAI_BASE_URL"),
+            "hf_token": _env("HF_TOKEN"),
+            "llm_timeout_s": float(_env("KENBRON_LLM_TIMEOUT", "120")),
+            "llm_threads": _int_env("KENBRON_LLM_THREADS", 2),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values["data_dir"], str):
+            values["data_dir"] = Path(values["data_dir"]).expanduser()
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if not 1 <= self.k <= 50:
+            raise ValueError("k must be between 1 and 50")
+        if len(self.collection) < 3:
+            raise ValueError("collection names need at least 3 characters")
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.chroma_host)
+
+    @property
+    def location(self) -> str:
+        """Where the vectors live, for messages and for keying local caches."""
+        if self.chroma_host:
+            return f"chroma server {self.chroma_host}:{self.chroma_port}"
+        return f"embedded chroma {self.data_dir / 'chroma'}"
+
+
+def _default_backend() -> str:
+    """`compatible` when a server URL is configured, `openai` with only a key, else `local`."""
+    if _env("OPENAI_BASE_URL"):
+        return "compatible"
+    if _env("OPENAI_API_KEY"):
+        return "openai"
+    return "local"
+
+
+def store_config(settings: Settings):
+    """The vector-store part of the settings, in the shape `vectorstore` takes."""
+    from vectorstore.ingest import ChunkingConfig
+    from vectorstore.knowledge_base import StoreConfig
+
+    return StoreConfig(
+        data_dir=settings.data_dir,
+        collection=settings.collection,
+        chroma_host=settings.chroma_host,
+        chroma_port=settings.chroma_port,
+        embedding=settings.embedding,
+        chunking=ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap),
+        max_file_bytes=settings.max_file_mb * 1024 * 1024,
+    )

@@ -1,0 +1,167 @@
+"""Token-aware chunking that respects sentences and paragraphs.
+
+A chunk is a contiguous span `[start, end)` of the document text, so `text[start:end]` is exactly
+what was embedded and what a citation quotes. Sentences are never split unless one is longer than
+a whole chunk; chunks prefer to end at paragraph breaks; consecutive chunks overlap by whole
+sentences so that a fact straddling a boundary is intact in at least one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from vectorstore.documents import Chunk, SourceDocument
+from vectorstore.tokens import count_tokens
+
+DEFAULT_CHUNK_TOKENS = 200
+DEFAULT_OVERLAP_TOKENS = 40
+
+# A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before whitespace.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence (or a line, or a piece of an overlong sentence) with its token count."""
+
+    start: int
+    end: int
+    tokens: int
+    paragraph_start: bool
+
+
+def split_units(text: str, max_tokens: int) -> list[_Unit]:
+    """Sentences of `text` as spans; lines count as sentences (lists, headings, datelines)."""
+    units: list[_Unit] = []
+    for para_start, para_end in _paragraphs(text):
+        first = True
+        for line_start, line_end in _lines(text, para_start, para_end):
+            for s, e in _sentences(text, line_start, line_end):
+                for ps, pe, tokens in _fit(text, s, e, max_tokens):
+                    units.append(_Unit(ps, pe, tokens, first))
+                    first = False
+    return units
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for match in _PARAGRAPH_BREAK.finditer(text):
+        spans.append((pos, match.start()))
+        pos = match.end()
+    spans.append((pos, len(text)))
+    return [(s, e) for s, e in (_strip(text, s, e) for s, e in spans) if e > s]
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans, pos = [], start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        stop = end if nl == -1 else nl
+        spans.append(_strip(text, pos, stop))
+        pos = stop + 1
+    return [(s, e) for s, e in spans if e > s]
+
+
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans, pos = [], start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        spans.append(_strip(text, pos, match.end()))
+        pos = match.end()
+    spans.append(_strip(text, pos, end))
+    return [(s, e) for s, e in spans if e > s]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _fit(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Split a span longer than `max_tokens` at word boundaries; shorter spans pass through."""
+    tokens = count_tokens(text[start:end])
+    if tokens <= max_tokens:
+        return [(start, end, tokens)]
+    pieces: list[tuple[int, int, int]] = []
+    piece_start, piece_tokens, last_end = start, 0, start
+    for word in re.finditer(r"\S+", text[start:end]):
+        w_start, w_end = start + word.start(), start + word.end()
+        w_tokens = count_tokens(word.group()) + 1
+        if piece_tokens and piece_tokens + w_tokens > max_tokens:
+            pieces.append((piece_start, last_end, piece_tokens))
+            piece_start, piece_tokens = w_start, 0
+        piece_tokens += w_tokens
+        last_end = w_end
+    pieces.append((piece_start, last_end, piece_tokens))
+    return pieces
+
+
+def chunk_spans(
+    text: str,
+    max_tokens: int = DEFAULT_CHUNK_TOKENS,
+    overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+) -> list[tuple[int, int]]:
+    """Spans of the chunks of `text`, in order."""
+    if max_tokens < 16:
+        raise ValueError("chunk size must be at least 16 tokens")
+    overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
+    units = split_units(text, max_tokens)
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(units):
+        j, used = i, 0
+        while j < len(units) and (j == i or used + units[j].tokens <= max_tokens):
+            # end early at a paragraph break once the chunk is reasonably full
+            if j > i and units[j].paragraph_start and used >= max_tokens * 0.6:
+                break
+            used += units[j].tokens
+            j += 1
+        spans.append((units[i].start, units[j - 1].end))
+        if j >= len(units):
+            break
+        # next chunk starts with the trailing sentences of this one that fit in the overlap
+        k, back = j, 0
+        while k - 1 > i and back + units[k - 1].tokens <= overlap_tokens:
+            back += units[k - 1].tokens
+            k -= 1
+        i = k
+    return spans
+
+
+def chunk_document(
+    doc: SourceDocument,
+    max_tokens: int = DEFAULT_CHUNK_TOKENS,
+    overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+) -> list[Chunk]:
+    chunks = []
+    for position, (start, end) in enumerate(chunk_spans(doc.text, max_tokens, overlap_tokens)):
+        chunks.append(
+            Chunk(
+                chunk_id=make_chunk_id(doc.source_id, doc.content_hash, position),
+                source_id=doc.source_id,
+                title=doc.title,
+                text=doc.text[start:end],
+                start=start,
+                end=end,
+                position=position,
+                language=doc.language,
+                doc_hash=doc.content_hash,
+                date=doc.date,
+            )
+        )
+    return chunks
+
+
+def make_chunk_id(source_id: str, doc_hash: str, position: int) -> str:
+    """Deterministic: the same document version always yields the same ids.
+
+    The document's content hash is part of the id, so a changed document's chunks never collide
+    with the old version's — which lets an update add the new chunks before deleting the old.
+    """
+    digest = hashlib.sha1(f"{source_id}\0{doc_hash}".encode()).hexdigest()[:16]
+    return f"{digest}-{position:05d}"

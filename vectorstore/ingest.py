@@ -1,0 +1,169 @@
+"""From paths on disk to published documents: load, chunk, embed, store, index.
+
+Each document is handled on its own: a rejected or failing file is reported and the run goes on.
+Unchanged documents are skipped before anything is embedded; chunks already stored by an earlier,
+interrupted run of the same document version are reused rather than embedded again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vectorstore.chunking import chunk_document
+from vectorstore.documents import Chunk, SourceDocument
+from vectorstore.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
+from vectorstore.store import ChunkStore, DocumentRecord
+
+ProgressFn = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total) where stage is 'files' or 'chunks'."""
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added, "updated": self.updated, "skipped": self.skipped,
+            "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
+            "chunks_embedded": self.chunks_embedded, "chunks_reused": self.chunks_reused,
+        }
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    max_tokens: int = 200
+    overlap_tokens: int = 40
+
+    def describe(self) -> str:
+        return f"sentence-aware, {self.max_tokens} tokens (cl100k), overlap {self.overlap_tokens}"
+
+
+def discover(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
+    """Files to ingest as (path, rejection reason or None).
+
+    Folders are walked recursively (hidden entries skipped); symlinks that lead outside the
+    folder being ingested are refused rather than followed, so a link cannot pull in files the
+    user did not point at. Files of unsupported types inside folders are skipped silently;
+    named explicitly, they are rejected with a reason.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            yield path, "no such file or folder"
+        elif path.is_dir():
+            root = path.resolve()
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith("."):
+                        continue
+                    file = Path(dirpath) / name
+                    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                        continue
+                    if file.is_symlink() and not file.resolve().is_relative_to(root):
+                        yield file, "symbolic link pointing outside the ingested folder; refused"
+                        continue
+                    yield file, None
+        else:
+            yield path, None
+
+
+def ingest_paths(
+    store: ChunkStore,
+    paths: Iterable[Path | str],
+    chunking: ChunkingConfig = ChunkingConfig(),
+    progress: ProgressFn | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
+    replace: bool = False,
+) -> IngestReport:
+    """Ingest files and folders into `store`; see module docstring for the guarantees.
+
+    A document whose file name is already ingested from another path is refused unless
+    `replace` is set, so two different files called `notes.txt` never overwrite each other.
+    """
+    report = IngestReport()
+    files = list(discover(paths))
+    published = store.documents()
+    seen: dict[str, str] = {}
+    for done, (path, reason) in enumerate(files):
+        if progress:
+            progress("files", done, len(files))
+        if reason:
+            report.rejected.append((str(path), reason))
+            continue
+        try:
+            doc = load_file(path, max_bytes=max_bytes)
+        except RejectedFile as exc:
+            report.rejected.append((str(path), exc.reason))
+            continue
+        if doc.source_id in seen and seen[doc.source_id] != str(path.resolve()):
+            report.rejected.append((str(path), (
+                f"another file named {doc.source_id!r} is in this run ({seen[doc.source_id]}); "
+                "source ids are file names, rename one of them")))
+            continue
+        seen[doc.source_id] = str(path.resolve())
+        existing = published.get(doc.source_id)
+        conflict = _name_conflict(existing, doc)
+        if conflict and not replace:
+            report.rejected.append((str(path), conflict))
+            continue
+        outcome = ingest_document(store, doc, existing, chunking, report, progress)
+        getattr(report, outcome).append(doc.source_id)
+    if progress:
+        progress("files", len(files), len(files))
+    return report
+
+
+def _name_conflict(existing: DocumentRecord | None, doc: SourceDocument) -> str | None:
+    if existing is None or existing.doc_hash == doc.content_hash or not existing.path:
+        return None
+    if doc.path and Path(existing.path).resolve() != Path(doc.path).resolve():
+        return (f"a different document named {doc.source_id!r} is already ingested from "
+                f"{existing.path}; rename this file, remove the other "
+                f"(kenbron remove {doc.source_id}), or pass --replace")
+    return None
+
+
+def ingest_document(
+    store: ChunkStore,
+    doc: SourceDocument,
+    existing: DocumentRecord | None,
+    chunking: ChunkingConfig,
+    report: IngestReport,
+    progress: ProgressFn | None = None,
+) -> str:
+    """Store one loaded document; returns 'added', 'updated' or 'skipped'."""
+    if existing is not None and existing.doc_hash == doc.content_hash:
+        return "skipped"
+    chunks = chunk_document(doc, chunking.max_tokens, chunking.overlap_tokens)
+    already = store.existing_chunk_ids([c.chunk_id for c in chunks])
+    todo = [c for c in chunks if c.chunk_id not in already]
+    report.chunks_reused += len(chunks) - len(todo)
+    batch = 32
+    for i in range(0, len(todo), batch):
+        part = todo[i : i + batch]
+        vectors = store.embeddings.embed_documents([embedding_text(c) for c in part])
+        store.write_chunks(part, vectors)
+        report.chunks_embedded += len(part)
+        if progress:
+            progress("chunks", min(i + batch, len(todo)), len(todo))
+    store.publish(doc, len(chunks))
+    return "added" if existing is None else "updated"
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its title gives a passage the context its document has."""
+    return f"{chunk.title}\n{chunk.text}"

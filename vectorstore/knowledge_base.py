@@ -1,0 +1,190 @@
+"""The knowledge base: a Chroma chunk store and a BM25 index kept in step, searched together.
+
+The lexical index is a local cache of what Chroma holds. It is keyed to the store's registry
+generation: whenever another process (a CLI ingest, another app replica on the same Chroma
+server) publishes or removes a document, the next search notices the new generation and patches
+the index document by document — it never serves chunks Chroma no longer has, and never needs a
+full rebuild for a small change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from vectorstore.documents import Chunk, ScoredChunk
+from vectorstore.embeddings import make_embeddings
+from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
+from vectorstore.language import detect_question_language
+from vectorstore.lexical import BM25Index, analyse_query
+from vectorstore.store import ChunkStore, DocumentRecord, open_client
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    data_dir: Path
+    collection: str = "kenbron"
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    embedding: str = "use"
+    chunking: ChunkingConfig = ChunkingConfig()
+    max_file_bytes: int = 50 * 1024 * 1024
+
+
+class KnowledgeBase:
+    """Ingest, list, remove and search documents. Thread-safe for concurrent searches."""
+
+    def __init__(self, config: StoreConfig, embeddings: Embeddings | None = None,
+                 client=None) -> None:
+        self.config = config
+        self.embeddings = embeddings or make_embeddings(config.embedding)
+        client = client or open_client(config.data_dir, config.chroma_host, config.chroma_port)
+        self.store = ChunkStore(client, config.collection, self.embeddings)
+        where = (f"{config.chroma_host}:{config.chroma_port}" if config.chroma_host
+                 else str(config.data_dir.resolve()))
+        key = hashlib.sha1(f"{where}|{config.collection}".encode()).hexdigest()[:12]
+        self._lexical_path = config.data_dir / "lexical" / f"{config.collection}-{key}.pkl"
+        self._lock = threading.RLock()
+        self._lexical: BM25Index | None = None
+        self._lexical_generation: str | None = None
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def ingest(self, paths, progress: ProgressFn | None = None,
+               replace: bool = False) -> IngestReport:
+        with self._lock:
+            self.sync_lexical()
+            report = ingest_paths(self.store, paths, self.config.chunking, progress,
+                                  self.config.max_file_bytes, replace)
+            self.sync_lexical()
+            return report
+
+    def documents(self) -> list[DocumentRecord]:
+        return sorted(self.store.documents().values(), key=lambda d: d.source_id)
+
+    def document_text(self, source_id: str) -> str | None:
+        return self.store.document_text(source_id)
+
+    def remove(self, source_id: str) -> int:
+        """Remove a document and all its chunks; raises KeyError if it is not ingested."""
+        with self._lock:
+            if source_id not in self.store.documents():
+                raise KeyError(source_id)
+            removed = self.store.remove(source_id)
+            self.sync_lexical()
+            return removed
+
+    # --- lexical index sync ------------------------------------------------------------------
+
+    def _lexical_index(self) -> BM25Index:
+        if self._lexical is None:
+            self._lexical = BM25Index.load(self._lexical_path) or BM25Index()
+            self._lexical_generation = getattr(self._lexical, "generation", None)
+        return self._lexical
+
+    def sync_lexical(self) -> bool:
+        """Bring the BM25 index in line with the published documents; True if it changed."""
+        with self._lock:
+            index = self._lexical_index()
+            generation = self.store.generation()
+            if generation == self._lexical_generation and generation:
+                return False
+            docs = self.store.documents()
+            changed = False
+            for sid, doc_hash in list(index.versions.items()):
+                if sid not in docs or docs[sid].doc_hash != doc_hash:
+                    index.remove_document(sid)
+                    changed = True
+            missing = {sid: d for sid, d in docs.items() if index.versions.get(sid) != d.doc_hash}
+            for sid, chunks in self._fetch_chunks(missing, full_scan=not index.versions).items():
+                index.add_document(sid, missing[sid].doc_hash,
+                                   [(c.chunk_id, c.text, c.language) for c in chunks])
+                changed = True
+            index.generation = generation  # type: ignore[attr-defined]
+            self._lexical_generation = generation
+            if changed or not self._lexical_path.exists():
+                index.save(self._lexical_path)
+            return changed
+
+    def _fetch_chunks(self, docs: dict[str, DocumentRecord],
+                      full_scan: bool) -> dict[str, list[Chunk]]:
+        if not full_scan or len(docs) <= 32:
+            return {sid: self.store.chunks_of(sid, d.doc_hash) for sid, d in docs.items()}
+        # building from nothing (first start, a new replica): one paged scan beats N queries
+        grouped: dict[str, list[Chunk]] = defaultdict(list)
+        page, offset = 5000, 0
+        while True:
+            got = self.store.chunks.get(include=["documents", "metadatas"], limit=page,
+                                        offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"],
+                                       strict=True):
+                sid = str(meta.get("source_id"))
+                if sid in docs and docs[sid].doc_hash == meta.get("doc_hash"):
+                    grouped[sid].append(Chunk.from_metadata(cid, text, meta))
+            if len(got["ids"]) < page:
+                break
+            offset += page
+        return {sid: sorted(cs, key=lambda c: c.position) for sid, cs in grouped.items()}
+
+    # --- search ------------------------------------------------------------------------------
+
+    def dense(self, query: str, n: int) -> list[ScoredChunk]:
+        vector = self.embeddings.embed_query(query)
+        return [ScoredChunk(c, s, rank=i + 1, ranks={"dense": i + 1})
+                for i, (c, s) in enumerate(self.store.dense_search(vector, n))]
+
+    def lexical(self, query: str, n: int, language: str | None = None) -> list[ScoredChunk]:
+        with self._lock:
+            self.sync_lexical()
+            terms = analyse_query(query, language or detect_question_language(query))
+            hits = self._lexical_index().search(terms, n)
+        chunks = self.store.get_chunks(cid for cid, _ in hits)
+        return [ScoredChunk(chunks[cid], score, rank=i + 1, ranks={"bm25": i + 1})
+                for i, (cid, score) in enumerate(hits) if cid in chunks]
+
+    def search(self, query: str, k: int = 5, language: str | None = None,
+               extra_queries: list[str] | None = None) -> list[ScoredChunk]:
+        """Hybrid search: dense and BM25 rankings fused by reciprocal rank fusion.
+
+        `extra_queries` (e.g. translations of the question into the corpus languages) add their
+        own dense and lexical rankings to the fusion.
+        """
+        query = query.strip()
+        if not query:
+            raise ValueError("the question is empty")
+        depth = max(30, 4 * k)
+        rankings: list[tuple[str, list[ScoredChunk]]] = []
+        for i, q in enumerate([query, *(extra_queries or [])]):
+            suffix = "" if i == 0 else f"_{i}"
+            rankings.append((f"dense{suffix}", self.dense(q, depth)))
+            rankings.append((f"bm25{suffix}", self.lexical(q, depth, language if i == 0 else None)))
+        return fuse(rankings, k)
+
+    def timed_search(self, query: str, k: int = 5, **kw) -> tuple[list[ScoredChunk], float]:
+        t0 = time.perf_counter()
+        hits = self.search(query, k, **kw)
+        return hits, (time.perf_counter() - t0) * 1000
+
+
+def fuse(rankings: list[tuple[str, list[ScoredChunk]]], k: int) -> list[ScoredChunk]:
+    """Reciprocal rank fusion: score = sum over rankings of 1 / (60 + rank)."""
+    fused: dict[str, ScoredChunk] = {}
+    for name, hits in rankings:
+        for rank, hit in enumerate(hits, start=1):
+            entry = fused.get(hit.chunk.chunk_id)
+            if entry is None:
+                entry = fused[hit.chunk.chunk_id] = ScoredChunk(hit.chunk, 0.0)
+            entry.score += 1.0 / (RRF_K + rank)
+            entry.ranks[name] = rank
+    ordered = sorted(fused.values(), key=lambda h: (-h.score, h.chunk.chunk_id))[:k]
+    for rank, hit in enumerate(ordered, start=1):
+        hit.rank = rank
+    return ordered

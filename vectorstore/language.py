@@ -1,0 +1,31 @@
+"""Offline language identification (py3langid ships its model inside the package)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+ANSWER_LANGUAGES = ("en", "nl", "fr")
+DOCUMENT_LANGUAGES = ("en", "nl", "fr", "de", "es", "it", "pt")
+
+
+@lru_cache(maxsize=4)
+def _identifier(languages: tuple[str, ...]):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(languages))
+    return ident
+
+
+def detect_language(text: str, languages: tuple[str, ...] = DOCUMENT_LANGUAGES) -> str:
+    """Most likely language of `text` among `languages` (the first one for empty text)."""
+    sample = " ".join(text.split())[:5000]
+    if not sample:
+        return languages[0]
+    lang, _prob = _identifier(tuple(languages)).classify(sample)
+    return str(lang)
+
+
+def detect_question_language(text: str) -> str:
+    """Language of a user question, restricted to the languages Kenbron answers in."""
+    return detect_language(text, ANSWER_LANGUAGES)

@@ -1,0 +1,257 @@
+"""The Chroma side: a chunk collection plus a document registry, embedded or on a server.
+
+Chroma has no transactions, so documents are published by a *registry* record that is written
+only after all of a document's chunks are stored, and removed before its chunks are deleted.
+Readers only trust chunks whose (source, document hash) matches the registry. An ingest that dies
+half-way therefore leaves invisible leftovers that the next run reuses or cleans — never a
+half-ingested document in search results.
+
+The chunk collection records the embedding model that filled it; opening it with another model
+is refused (`EmbeddingModelMismatch`), so vectors from two models are never mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from vectorstore.documents import Chunk, SourceDocument
+from vectorstore.embeddings import embedding_name
+
+_GENERATION_ID = "__generation__"
+_WRITE_BATCH = 256
+
+
+class StoreError(RuntimeError):
+    """The vector store cannot be used; the message says why and what to do."""
+
+
+class EmbeddingModelMismatch(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the registry knows about one ingested document."""
+
+    source_id: str
+    title: str
+    language: str
+    doc_hash: str
+    chunks: int
+    format: str
+    date: str | None = None
+    description: str | None = None
+    path: str | None = None
+    ingested_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source_id, "title": self.title, "language": self.language,
+            "date": self.date, "chunks": self.chunks, "format": self.format,
+            "doc_hash": self.doc_hash, "description": self.description, "path": self.path,
+        }
+
+
+def open_client(data_dir: Path, chroma_host: str | None = None, chroma_port: int = 8000):
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if chroma_host:
+            return chromadb.HttpClient(host=chroma_host, port=chroma_port, settings=settings)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+    except Exception as exc:
+        where = f"the Chroma server at {chroma_host}:{chroma_port}" if chroma_host else str(data_dir)
+        raise StoreError(f"cannot open the vector store at {where}: {exc}") from exc
+
+
+class ChunkStore:
+    """Chunks and their document registry in Chroma, behind a small typed API."""
+
+    def __init__(self, client: Any, collection: str, embeddings: Embeddings) -> None:
+        self.client = client
+        self.embeddings = embeddings
+        self.embedding = embedding_name(embeddings)
+        self.name = collection
+        try:
+            self.chunks = client.get_or_create_collection(
+                collection,
+                metadata={"kenbron_embedding": self.embedding, "kenbron_schema": 1},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            self.registry = client.get_or_create_collection(
+                f"{collection}_documents", metadata={"kenbron_schema": 1}, embedding_function=None
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot open collection {collection!r}: {exc}") from exc
+        recorded = (self.chunks.metadata or {}).get("kenbron_embedding")
+        if recorded != self.embedding:
+            raise EmbeddingModelMismatch(
+                f"collection {collection!r} was filled with embedding model {recorded!r}, but "
+                f"the configured model is {self.embedding!r}; vectors of different models cannot "
+                f"be mixed. Set KENBRON_EMBEDDING={recorded} (or --embedding {recorded}), or use "
+                "another collection (KENBRON_COLLECTION) or data directory and ingest again."
+            )
+        # LangChain's view of the same collection, for callers that want a VectorStore
+        self.vectorstore = Chroma(client=client, collection_name=collection,
+                                  embedding_function=embeddings)
+        self._registry_cache: tuple[str, dict[str, DocumentRecord]] | None = None
+
+    # --- registry ----------------------------------------------------------------------------
+
+    def generation(self) -> str:
+        """A token that changes whenever any document is published or removed."""
+        got = self.registry.get(ids=[_GENERATION_ID], include=["documents"])
+        return got["documents"][0] if got["ids"] else ""
+
+    def _bump_generation(self) -> None:
+        self.registry.upsert(ids=[_GENERATION_ID], embeddings=[[1.0]],
+                             documents=[uuid.uuid4().hex], metadatas=[{"kind": "generation"}])
+
+    def documents(self) -> dict[str, DocumentRecord]:
+        """Published documents by source id (cached until the generation changes)."""
+        gen = self.generation()
+        if self._registry_cache and self._registry_cache[0] == gen and gen:
+            return self._registry_cache[1]
+        got = self.registry.get(include=["metadatas"])
+        docs = {}
+        for rid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            if rid == _GENERATION_ID or not meta:
+                continue
+            docs[rid] = _record_from_meta(rid, meta)
+        self._registry_cache = (gen, docs)
+        return docs
+
+    def document_text(self, source_id: str) -> str | None:
+        got = self.registry.get(ids=[source_id], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def fingerprint(self) -> str:
+        docs = self.documents()
+        payload = json.dumps(sorted((d.source_id, d.doc_hash) for d in docs.values()))
+        return hashlib.sha1(payload.encode()).hexdigest()
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def existing_chunk_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), _WRITE_BATCH):
+            found.update(self.chunks.get(ids=ids[i : i + _WRITE_BATCH], include=[])["ids"])
+        return found
+
+    def write_chunks(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        for i in range(0, len(chunks), _WRITE_BATCH):
+            batch = chunks[i : i + _WRITE_BATCH]
+            self.chunks.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=vectors[i : i + _WRITE_BATCH],
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata() for c in batch],
+            )
+
+    def publish(self, doc: SourceDocument, n_chunks: int) -> None:
+        """Make a fully written document visible, then drop chunks of its older versions."""
+        meta = {
+            "title": doc.title, "language": doc.language, "doc_hash": doc.content_hash,
+            "chunks": n_chunks, "format": doc.format, "ingested_at": time.time(),
+            "date": doc.date, "description": doc.description, "path": doc.path,
+        }
+        self.registry.upsert(
+            ids=[doc.source_id], embeddings=[[1.0]], documents=[doc.text],
+            metadatas=[{k: v for k, v in meta.items() if v is not None}],
+        )
+        self._bump_generation()
+        self.chunks.delete(
+            where={"$and": [{"source_id": doc.source_id}, {"doc_hash": {"$ne": doc.content_hash}}]}
+        )
+
+    def remove(self, source_id: str) -> int:
+        """Unpublish a document and delete all its chunks; returns how many chunks went."""
+        self.registry.delete(ids=[source_id])
+        self._bump_generation()
+        got = self.chunks.get(where={"source_id": source_id}, include=[])
+        if got["ids"]:
+            self.chunks.delete(ids=got["ids"])
+        return len(got["ids"])
+
+    def collect_garbage(self) -> int:
+        """Delete chunks no published document owns (leftovers of interrupted ingests)."""
+        docs = self.documents()
+        got = self.chunks.get(include=["metadatas"])
+        orphans = [
+            cid for cid, meta in zip(got["ids"], got["metadatas"], strict=True)
+            if (d := docs.get(str(meta.get("source_id")))) is None or d.doc_hash != meta.get("doc_hash")
+        ]
+        for i in range(0, len(orphans), _WRITE_BATCH):
+            self.chunks.delete(ids=orphans[i : i + _WRITE_BATCH])
+        return len(orphans)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def chunk_count(self) -> int:
+        return self.chunks.count()
+
+    def chunks_of(self, source_id: str, doc_hash: str | None = None) -> list[Chunk]:
+        where: dict[str, Any] = {"source_id": source_id}
+        if doc_hash:
+            where = {"$and": [where, {"doc_hash": doc_hash}]}
+        got = self.chunks.get(where=where, include=["documents", "metadatas"])
+        chunks = [Chunk.from_metadata(i, t, m) for i, t, m in
+                  zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return sorted(chunks, key=lambda c: c.position)
+
+    def get_chunks(self, ids: Iterable[str]) -> dict[str, Chunk]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        return {i: Chunk.from_metadata(i, t, m) for i, t, m in
+                zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
+    def dense_search(self, vector: list[float], n: int) -> list[tuple[Chunk, float]]:
+        """Nearest published chunks with cosine similarity, best first."""
+        docs = self.documents()
+        total = self.chunks.count()
+        if not total:
+            return []
+        fetch = min(total, n + 16)
+        while True:
+            res = self.chunks.query(query_embeddings=[vector], n_results=fetch,
+                                    include=["documents", "metadatas", "distances"])
+            hits = []
+            for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0],
+                                             res["metadatas"][0], res["distances"][0], strict=True):
+                d = docs.get(str(meta.get("source_id")))
+                if d is not None and d.doc_hash == meta.get("doc_hash"):
+                    hits.append((Chunk.from_metadata(cid, text, meta), 1.0 - float(dist)))
+            # unpublished leftovers may have taken slots: widen the query until n are found
+            if len(hits) >= n or fetch >= total:
+                return hits[:n]
+            fetch = min(total, fetch * 2)
+
+
+def _record_from_meta(source_id: str, meta: dict[str, Any]) -> DocumentRecord:
+    return DocumentRecord(
+        source_id=source_id,
+        title=str(meta.get("title", source_id)),
+        language=str(meta.get("language", "")),
+        doc_hash=str(meta.get("doc_hash", "")),
+        chunks=int(meta.get("chunks", 0)),
+        format=str(meta.get("format", "")),
+        date=meta.get("date"),
+        description=meta.get("description"),
+        path=meta.get("path"),
+        ingested_at=float(meta.get("ingested_at", 0.0)),
+    )
