@@ -14,6 +14,9 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
 BACKENDS = ("local", "openai", "compatible", "extractive")
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the official release: anything else is refused.
+MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+MODEL_BYTES = 1_117_320_768
 
 
 def _xdg(var: str, default: str) -> Path:
@@ -57,6 +60,7 @@ class Settings:
     chunk_overlap: int = 40
     max_file_mb: int = 50
     k: int = 5
+    rrf_k: int = 2
     # answering
     backend: str = "local"
     model: str | None = None
@@ -84,6 +88,7 @@ class Settings:
             "chunk_overlap": _int_env("KENBRON_CHUNK_OVERLAP", cls.chunk_overlap),
             "max_file_mb": _int_env("KENBRON_MAX_FILE_MB", cls.max_file_mb),
             "k": _int_env("KENBRON_K", cls.k),
+            "rrf_k": _int_env("KENBRON_RRF_K", cls.rrf_k),
             "backend": _env("KENBRON_LLM", _default_backend()),
             "model": _env("KENBRON_LLM_MODEL"),
             "model_path": Path(_env("KENBRON_MODEL_PATH") or default_model_path()).expanduser(),
@@ -149,4 +154,5 @@ def store_config(settings: Settings):
         embedding=settings.embedding,
         chunking=ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap),
         max_file_bytes=settings.max_file_mb * 1024 * 1024,
+        rrf_k=settings.rrf_k,
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vectorstore.chunking import chunk_document
+from vectorstore.chunking import chunk_document, split_units
 from vectorstore.documents import Chunk, SourceDocument
 from vectorstore.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
 from vectorstore.store import ChunkStore, DocumentRecord
@@ -155,13 +155,22 @@ def ingest_document(
     batch = 32
     for i in range(0, len(todo), batch):
         part = todo[i : i + batch]
-        vectors = store.embeddings.embed_documents([embedding_text(c) for c in part])
-        store.write_chunks(part, vectors)
+        sentences = [(text, c) for c in part for text in chunk_sentences(c)]
+        vectors = store.embeddings.embed_documents(
+            [embedding_text(c) for c in part] + [text for text, _ in sentences])
+        store.write_chunks(part, vectors[: len(part)], sentences, vectors[len(part) :])
         report.chunks_embedded += len(part)
         if progress:
             progress("chunks", min(i + batch, len(todo)), len(todo))
     store.publish(doc, len(chunks))
     return "added" if existing is None else "updated"
+
+
+def chunk_sentences(chunk: Chunk, min_words: int = 3) -> list[str]:
+    """The sentences of a chunk worth a vector of their own (datelines and stubs are not)."""
+    units = split_units(chunk.text, max_tokens=10_000)
+    texts = [chunk.text[u.start : u.end] for u in units]
+    return [t for t in texts if len(t.split()) >= min_words]
 
 
 def embedding_text(chunk: Chunk) -> str:

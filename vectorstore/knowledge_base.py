@@ -25,7 +25,10 @@ from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
 from vectorstore.store import ChunkStore, DocumentRecord, open_client
 
-RRF_K = 60
+# Reciprocal rank fusion constant. The classic 60 was tuned for fusing deep rank lists of many
+# systems; we fuse three lists and show the top 5, where agreement at the very top matters most.
+# A small constant lets a chunk ranked first by one retriever stay in the top results.
+RRF_K = 2
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class StoreConfig:
     embedding: str = "use"
     chunking: ChunkingConfig = ChunkingConfig()
     max_file_bytes: int = 50 * 1024 * 1024
+    rrf_k: int = RRF_K
 
 
 class KnowledgeBase:
@@ -137,9 +141,17 @@ class KnowledgeBase:
     # --- search ------------------------------------------------------------------------------
 
     def dense(self, query: str, n: int) -> list[ScoredChunk]:
+        return self._dense_rankings(query, n)["dense"]
+
+    def _dense_rankings(self, query: str, n: int) -> dict[str, list[ScoredChunk]]:
+        """Chunk-level and best-sentence rankings, from one query embedding."""
         vector = self.embeddings.embed_query(query)
-        return [ScoredChunk(c, s, rank=i + 1, ranks={"dense": i + 1})
-                for i, (c, s) in enumerate(self.store.dense_search(vector, n))]
+        return {
+            name: [ScoredChunk(c, s, rank=i + 1, ranks={name: i + 1})
+                   for i, (c, s) in enumerate(hits)]
+            for name, hits in (("dense", self.store.dense_search(vector, n)),
+                               ("sentence", self.store.sentence_search(vector, n)))
+        }
 
     def lexical(self, query: str, n: int, language: str | None = None) -> list[ScoredChunk]:
         with self._lock:
@@ -164,9 +176,10 @@ class KnowledgeBase:
         rankings: list[tuple[str, list[ScoredChunk]]] = []
         for i, q in enumerate([query, *(extra_queries or [])]):
             suffix = "" if i == 0 else f"_{i}"
-            rankings.append((f"dense{suffix}", self.dense(q, depth)))
+            for name, hits in self._dense_rankings(q, depth).items():
+                rankings.append((f"{name}{suffix}", hits))
             rankings.append((f"bm25{suffix}", self.lexical(q, depth, language if i == 0 else None)))
-        return fuse(rankings, k)
+        return fuse(rankings, k, self.config.rrf_k)
 
     def timed_search(self, query: str, k: int = 5, **kw) -> tuple[list[ScoredChunk], float]:
         t0 = time.perf_counter()
@@ -174,15 +187,16 @@ class KnowledgeBase:
         return hits, (time.perf_counter() - t0) * 1000
 
 
-def fuse(rankings: list[tuple[str, list[ScoredChunk]]], k: int) -> list[ScoredChunk]:
-    """Reciprocal rank fusion: score = sum over rankings of 1 / (60 + rank)."""
+def fuse(rankings: list[tuple[str, list[ScoredChunk]]], k: int,
+         rrf_k: int = RRF_K) -> list[ScoredChunk]:
+    """Reciprocal rank fusion: score = sum over rankings of 1 / (rrf_k + rank)."""
     fused: dict[str, ScoredChunk] = {}
     for name, hits in rankings:
         for rank, hit in enumerate(hits, start=1):
             entry = fused.get(hit.chunk.chunk_id)
             if entry is None:
                 entry = fused[hit.chunk.chunk_id] = ScoredChunk(hit.chunk, 0.0)
-            entry.score += 1.0 / (RRF_K + rank)
+            entry.score += 1.0 / (rrf_k + rank)
             entry.ranks[name] = rank
     ordered = sorted(fused.values(), key=lambda h: (-h.score, h.chunk.chunk_id))[:k]
     for rank, hit in enumerate(ordered, start=1):

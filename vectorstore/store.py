@@ -6,6 +6,12 @@ Readers only trust chunks whose (source, document hash) matches the registry. An
 half-way therefore leaves invisible leftovers that the next run reuses or cleans — never a
 half-ingested document in search results.
 
+Besides one vector per chunk, every sentence of a chunk gets its own vector in a companion
+collection (`<name>_sentences`). A short question often matches one sentence of a long chunk far
+better than the chunk as a whole — especially across languages — so dense search also ranks
+chunks by their best sentence. Sentence vectors are written before their chunk, so a stored chunk
+implies its sentences are stored too.
+
 The chunk collection records the embedding model that filled it; opening it with another model
 is refused (`EmbeddingModelMismatch`), so vectors from two models are never mixed.
 """
@@ -16,7 +22,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +97,12 @@ class ChunkStore:
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
+            self.sentences = client.get_or_create_collection(
+                f"{collection}_sentences",
+                metadata={"kenbron_embedding": self.embedding, "kenbron_schema": 1},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
             self.registry = client.get_or_create_collection(
                 f"{collection}_documents", metadata={"kenbron_schema": 1}, embedding_function=None
             )
@@ -151,7 +163,19 @@ class ChunkStore:
             found.update(self.chunks.get(ids=ids[i : i + _WRITE_BATCH], include=[])["ids"])
         return found
 
-    def write_chunks(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+    def write_chunks(self, chunks: list[Chunk], vectors: list[list[float]],
+                     sentences: list[tuple[str, Chunk]] = (),
+                     sentence_vectors: list[list[float]] = ()) -> None:
+        """Store chunks; their sentences (text, parent chunk) first, see module docstring."""
+        for i in range(0, len(sentences), _WRITE_BATCH):
+            batch = sentences[i : i + _WRITE_BATCH]
+            self.sentences.upsert(
+                ids=[f"{c.chunk_id}.s{n}" for n, (_, c) in enumerate(batch, start=i)],
+                embeddings=sentence_vectors[i : i + _WRITE_BATCH],
+                documents=[text for text, _ in batch],
+                metadatas=[{"chunk_id": c.chunk_id, "source_id": c.source_id,
+                            "doc_hash": c.doc_hash} for _, c in batch],
+            )
         for i in range(0, len(chunks), _WRITE_BATCH):
             batch = chunks[i : i + _WRITE_BATCH]
             self.chunks.upsert(
@@ -173,9 +197,9 @@ class ChunkStore:
             metadatas=[{k: v for k, v in meta.items() if v is not None}],
         )
         self._bump_generation()
-        self.chunks.delete(
-            where={"$and": [{"source_id": doc.source_id}, {"doc_hash": {"$ne": doc.content_hash}}]}
-        )
+        stale = {"$and": [{"source_id": doc.source_id}, {"doc_hash": {"$ne": doc.content_hash}}]}
+        self.chunks.delete(where=stale)
+        self.sentences.delete(where=stale)
 
     def remove(self, source_id: str) -> int:
         """Unpublish a document and delete all its chunks; returns how many chunks went."""
@@ -184,19 +208,29 @@ class ChunkStore:
         got = self.chunks.get(where={"source_id": source_id}, include=[])
         if got["ids"]:
             self.chunks.delete(ids=got["ids"])
+        self.sentences.delete(where={"source_id": source_id})
         return len(got["ids"])
 
     def collect_garbage(self) -> int:
         """Delete chunks no published document owns (leftovers of interrupted ingests)."""
         docs = self.documents()
-        got = self.chunks.get(include=["metadatas"])
-        orphans = [
-            cid for cid, meta in zip(got["ids"], got["metadatas"], strict=True)
-            if (d := docs.get(str(meta.get("source_id")))) is None or d.doc_hash != meta.get("doc_hash")
-        ]
-        for i in range(0, len(orphans), _WRITE_BATCH):
-            self.chunks.delete(ids=orphans[i : i + _WRITE_BATCH])
-        return len(orphans)
+        removed = 0
+        for collection in (self.chunks, self.sentences):
+            got = collection.get(include=["metadatas"])
+            orphans = [
+                cid for cid, meta in zip(got["ids"], got["metadatas"], strict=True)
+                if not self._published(docs, meta)
+            ]
+            for i in range(0, len(orphans), _WRITE_BATCH):
+                collection.delete(ids=orphans[i : i + _WRITE_BATCH])
+            if collection is self.chunks:
+                removed = len(orphans)
+        return removed
+
+    @staticmethod
+    def _published(docs: dict[str, DocumentRecord], meta: dict[str, Any]) -> bool:
+        d = docs.get(str(meta.get("source_id")))
+        return d is not None and d.doc_hash == meta.get("doc_hash")
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -222,24 +256,38 @@ class ChunkStore:
 
     def dense_search(self, vector: list[float], n: int) -> list[tuple[Chunk, float]]:
         """Nearest published chunks with cosine similarity, best first."""
+        hits = self._nearest(self.chunks, vector, n, key=lambda cid, meta: cid)
+        chunks = self.get_chunks(hits)
+        return [(chunks[cid], score) for cid, score in hits.items() if cid in chunks]
+
+    def sentence_search(self, vector: list[float], n: int) -> list[tuple[Chunk, float]]:
+        """Published chunks ranked by their most similar sentence, best first."""
+        hits = self._nearest(self.sentences, vector, n,
+                             key=lambda sid, meta: str(meta.get("chunk_id")))
+        chunks = self.get_chunks(hits)
+        return [(chunks[cid], score) for cid, score in hits.items() if cid in chunks]
+
+    def _nearest(self, collection: Any, vector: list[float], n: int,
+                 key: Callable[[str, dict], str]) -> dict[str, float]:
+        """Best similarity per key (chunk id) over published entries, n keys, best first."""
         docs = self.documents()
-        total = self.chunks.count()
-        if not total:
-            return []
-        fetch = min(total, n + 16)
-        while True:
-            res = self.chunks.query(query_embeddings=[vector], n_results=fetch,
-                                    include=["documents", "metadatas", "distances"])
-            hits = []
-            for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0],
-                                             res["metadatas"][0], res["distances"][0], strict=True):
-                d = docs.get(str(meta.get("source_id")))
-                if d is not None and d.doc_hash == meta.get("doc_hash"):
-                    hits.append((Chunk.from_metadata(cid, text, meta), 1.0 - float(dist)))
-            # unpublished leftovers may have taken slots: widen the query until n are found
-            if len(hits) >= n or fetch >= total:
-                return hits[:n]
+        total = collection.count()
+        fetch = min(total, 2 * n + 16)
+        best: dict[str, float] = {}
+        while fetch:
+            res = collection.query(query_embeddings=[vector], n_results=fetch,
+                                   include=["metadatas", "distances"])
+            best = {}
+            for rid, meta, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0],
+                                       strict=True):
+                if self._published(docs, meta):
+                    k = key(rid, meta)
+                    best.setdefault(k, 1.0 - float(dist))  # results come best first
+            # unpublished leftovers or sibling sentences took slots: widen until n are found
+            if len(best) >= n or fetch >= total:
+                break
             fetch = min(total, fetch * 2)
+        return dict(list(best.items())[:n])
 
 
 def _record_from_meta(source_id: str, meta: dict[str, Any]) -> DocumentRecord:

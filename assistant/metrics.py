@@ -1,0 +1,174 @@
+"""Evaluation metrics, exactly as defined in ``eval/FORMAT.md``.
+
+Every figure is computed from result records alone (one per question, the lines of
+``results.jsonl``), so anyone can recompute a report from the results file.  A metric that does
+not apply to a slice is ``None`` (JSON ``null``), never 0.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from vectorstore.language import detect_language
+
+QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+MARKER = re.compile(r"\[\d+\]")
+
+DEFINITIONS = {
+    "hit@1": "answerable questions with evidence: share whose top-ranked chunk contains an "
+    "evidence string (after normalisation)",
+    "hit@k": "answerable questions with evidence: share with an evidence-bearing chunk among the "
+    "top k retrieved",
+    "mrr": "answerable questions with evidence: mean of 1/rank of the first evidence-bearing "
+    "chunk within the top k (0 when none)",
+    "source_recall": "answerable questions with sources: mean share of the expected sources that "
+    "appear among the top k chunks' sources",
+    "answer_accuracy": "answerable questions with must_include: share whose answer contains at "
+    "least one alternative of every must_include group (after normalisation)",
+    "citation_precision": "all citation markers in all answers: share that point to a chunk "
+    "given to the model whose source is in the question's sources",
+    "citation_recall": "answerable questions with sources: share whose answer cites at least one "
+    "of the expected sources",
+    "abstention_unanswerable": "unanswerable questions: share where the assistant abstained",
+    "wrong_abstention": "answerable questions: share where the assistant abstained",
+    "answer_language_ok": "questions answered without error: share whose answer is in the "
+    "question's language (detected offline; answers under 4 words trust the reported language)",
+    "errors": "questions whose answering failed with an error (counted as not correct)",
+    "latency_ms": "per question: retrieval time, time to first answer token, total time; p50 and "
+    "p95 over the questions of the slice",
+}
+
+
+def normalise(text: str) -> str:
+    """NFKC, straight quotes, collapsed whitespace, lower case."""
+    text = unicodedata.normalize("NFKC", text).translate(QUOTES)
+    return " ".join(text.split()).lower()
+
+
+def _top(record: dict, k: int) -> list[dict]:
+    return record.get("retrieved", [])[:k]
+
+
+def hit_rank(record: dict, k: int) -> int | None:
+    """1-based rank of the first retrieved chunk containing an evidence string, within k."""
+    evidence = [normalise(e) for e in record.get("evidence", []) if e.strip()]
+    for rank, chunk in enumerate(_top(record, k), start=1):
+        text = normalise(chunk.get("text", ""))
+        if any(e in text for e in evidence):
+            return rank
+    return None
+
+
+def source_recall(record: dict, k: int) -> float:
+    expected = set(record["sources"])
+    found = {chunk["source"] for chunk in _top(record, k)}
+    return len(expected & found) / len(expected)
+
+
+def satisfies_must_include(answer: str, groups: Sequence[Sequence[str]]) -> bool:
+    text = normalise(answer)
+    return all(any(normalise(alt) in text for alt in group) for group in groups)
+
+
+def citation_counts(record: dict) -> tuple[int, int]:
+    """(valid markers, all markers) of one answer."""
+    given = set(record.get("context_chunk_ids", []))
+    sources = set(record.get("sources", []))
+    citations = record.get("citations", [])
+    valid = sum(1 for c in citations if c.get("chunk_id") in given and c.get("source") in sources)
+    return valid, len(citations)
+
+
+def answer_language(record: dict) -> str | None:
+    text = MARKER.sub(" ", record.get("answer") or "")
+    if len(text.split()) < 4:
+        return record.get("language")
+    return detect_language(text)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default method)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 1)
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def compute_metrics(records: Sequence[dict], k: int) -> dict[str, Any]:
+    """The metric block of ``report.json`` for one slice of result records."""
+    answerable = [r for r in records if r["answerable"]]
+    with_evidence = [r for r in answerable if r.get("evidence")]
+    with_sources = [r for r in answerable if r.get("sources")]
+    with_must = [r for r in answerable if r.get("must_include")]
+    unanswerable = [r for r in records if not r["answerable"]]
+    ok = [r for r in records if not r.get("error")]
+    ranks = [hit_rank(r, k) for r in with_evidence]
+    valid = total = 0
+    for record in records:
+        v, t = citation_counts(record)
+        valid, total = valid + v, total + t
+
+    def cites_expected(record: dict) -> bool:
+        return any(c.get("source") in record["sources"] for c in record.get("citations", []))
+
+    timings = {
+        name: [r["timings"][key] for r in ok if r.get("timings", {}).get(key) is not None]
+        for name, key in (
+            ("retrieval", "retrieval_ms"),
+            ("first_token", "first_token_ms"),
+            ("total", "total_ms"),
+        )
+    }
+    return {
+        "questions": len(records),
+        "k": k,
+        "hit@1": _mean(1.0 if r == 1 else 0.0 for r in ranks),
+        "hit@k": _mean(0.0 if r is None else 1.0 for r in ranks),
+        "mrr": _mean(0.0 if r is None else 1 / r for r in ranks),
+        "source_recall": _mean(source_recall(r, k) for r in with_sources),
+        "answer_accuracy": _mean(
+            float(not r.get("error") and satisfies_must_include(r.get("answer") or "", r["must_include"]))
+            for r in with_must
+        ),
+        "citation_precision": round(valid / total, 4) if total else None,
+        "citation_recall": _mean(float(cites_expected(r)) for r in with_sources),
+        "abstention_unanswerable": _mean(float(bool(r.get("abstained"))) for r in unanswerable),
+        "wrong_abstention": _mean(float(bool(r.get("abstained"))) for r in answerable),
+        "answer_language_ok": _mean(
+            float(answer_language(r) == r["question_language"]) for r in ok if r.get("answer")
+        ),
+        "errors": sum(1 for r in records if r.get("error")),
+        "latency_ms": {
+            name: {"p50": percentile(values, 50), "p95": percentile(values, 95)}
+            for name, values in timings.items()
+        },
+    }
+
+
+def build_report(records: Sequence[dict], k: int, config: dict) -> dict[str, Any]:
+    """``report.json``: overall, per category, per question language, and the run's config."""
+
+    def sliced(key: str) -> dict[str, dict]:
+        groups: dict[str, list[dict]] = {}
+        for record in records:
+            groups.setdefault(record[key], []).append(record)
+        return {name: compute_metrics(group, k) for name, group in sorted(groups.items())}
+
+    return {
+        "overall": compute_metrics(records, k),
+        "by_category": sliced("category"),
+        "by_language": sliced("question_language"),
+        "config": config,
+        "definitions": DEFINITIONS,
+    }
