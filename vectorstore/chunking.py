@@ -90,15 +90,29 @@ def _fit(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, in
     pieces: list[tuple[int, int, int]] = []
     piece_start, piece_tokens, last_end = start, 0, start
     for word in re.finditer(r"\S+", text[start:end]):
-        w_start, w_end = start + word.start(), start + word.end()
-        w_tokens = count_tokens(word.group()) + 1
-        if piece_tokens and piece_tokens + w_tokens > max_tokens:
-            pieces.append((piece_start, last_end, piece_tokens))
-            piece_start, piece_tokens = w_start, 0
-        piece_tokens += w_tokens
-        last_end = w_end
+        for w_start, w_end in _word_pieces(text, start + word.start(), start + word.end(),
+                                           max_tokens - 1):
+            w_tokens = count_tokens(text[w_start:w_end]) + 1
+            if piece_tokens and piece_tokens + w_tokens > max_tokens:
+                pieces.append((piece_start, last_end, piece_tokens))
+                piece_start, piece_tokens = w_start, 0
+            piece_tokens += w_tokens
+            last_end = w_end
     pieces.append((piece_start, last_end, piece_tokens))
     return pieces
+
+
+def _word_pieces(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
+    """A "word" longer than the limit (a URL, a run of symbols) split by characters."""
+    if count_tokens(text[start:end]) <= max_tokens:
+        return [(start, end)]
+    pieces, piece_start = [], start
+    for i in range(start + 1, end + 1):
+        if count_tokens(text[piece_start:i]) > max_tokens:
+            pieces.append((piece_start, i - 1))
+            piece_start = i - 1
+    pieces.append((piece_start, end))
+    return [p for p in pieces if p[1] > p[0]]
 
 
 def chunk_spans(

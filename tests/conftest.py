@@ -1,0 +1,111 @@
+"""Shared fixtures: real embeddings, a real embedded Chroma, a real `chroma run` server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from vectorstore.embeddings import make_embeddings  # noqa: E402
+from vectorstore.ingest import ChunkingConfig  # noqa: E402
+from vectorstore.knowledge_base import KnowledgeBase, StoreConfig  # noqa: E402
+from vectorstore.store import open_client  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "data" / "corpus"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server process exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def use_embeddings():
+    """The fast packaged multilingual model; most store tests do not need the default pair."""
+    return make_embeddings("use")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server on 127.0.0.1, as `chroma run` starts it."""
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+    proc = subprocess.Popen(
+        [str(BIN / "chroma"), "run", "--path", str(path / "db"), "--host", "127.0.0.1",
+         "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", process=proc)
+        yield {"host": "127.0.0.1", "port": port, "process": proc, "path": path}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def make_kb(request, tmp_path, use_embeddings):
+    """Factory for knowledge bases on embedded Chroma and on the Chroma server."""
+    counter = iter(range(1000))
+
+    def factory(collection: str | None = None, embeddings=None, data_dir: Path | None = None,
+                **config) -> KnowledgeBase:
+        embeddings = embeddings or use_embeddings
+        data_dir = data_dir or tmp_path / "data"
+        if request.param == "server":
+            server = request.getfixturevalue("chroma_server")
+            host, port = server["host"], server["port"]
+            collection = collection or f"t{request.node.name[-40:]}{next(counter)}".translate(
+                str.maketrans("[]-", "___"))
+        else:
+            host, port = None, 8000
+            collection = collection or "kenbron"
+        cfg = StoreConfig(data_dir=data_dir, collection=collection, chroma_host=host,
+                          chroma_port=port, embedding=embeddings.name,
+                          chunking=config.pop("chunking", ChunkingConfig(120, 20)), **config)
+        client = open_client(data_dir, host, port)
+        return KnowledgeBase(cfg, embeddings=embeddings, client=client)
+
+    factory.mode = request.param
+    return factory
+
+
+@pytest.fixture
+def docs_dir(tmp_path) -> Path:
+    """A small folder with a copy of two bundled documents."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("001_be6fdfb56eccf482.txt", "003_aa336149584e727f.txt"):
+        shutil.copy(CORPUS / name, folder / name)
+    return folder

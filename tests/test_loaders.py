@@ -1,0 +1,120 @@
+"""Loaders for every supported format; bad bytes never crash them."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vectorstore.loaders import RejectedFile, load_bytes, load_file
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with a real text layer, written by hand (no PDF library needed)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{i} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for off in offsets:
+        out.write(f"{off:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def test_bundled_corpus_titles_dates_languages():
+    docs = {p.name: load_file(p) for p in sorted(CORPUS.iterdir())}
+    assert docs["004_0febdfa09fc1bbea.txt"].title == "Risico's van kunstmatige intelligentie"
+    assert docs["000_30c1c056688950f9.txt"].date == "2026-01-21"
+    assert docs["002_d9776cacd590e3c1.txt"].date == "2025-10-08"
+    assert docs["001_be6fdfb56eccf482.txt"].language == "fr"
+    for doc in docs.values():
+        assert doc.title and doc.title != doc.source_id and len(doc.title) <= 101
+        assert doc.language in ("nl", "fr")
+        assert len(doc.content_hash) == 64
+
+
+def test_markdown_front_matter():
+    doc = load_bytes("note.md", b"---\ntitle: Het Plan\ndescription: kort\ndate: 2024-03-05\n---\n"
+                                b"# Kop\n\nDe gemeente bouwt een nieuwe brug over de rivier.\n")
+    assert (doc.title, doc.description, doc.date, doc.language) == ("Het Plan", "kort", "2024-03-05", "nl")
+    assert "title:" not in doc.text
+
+
+def test_markdown_heading_title_and_html_main_text():
+    doc = load_bytes("x.md", b"# Le budget de la ville\n\nLa mairie a vote le budget hier soir.\n")
+    assert doc.title == "Le budget de la ville"
+    html = (b"<html><head><title>Nieuws</title><script>var x=1;</script></head><body>"
+            b"<nav>menu menu</nav><article><h1>De nieuwe brug</h1><p>De gemeente bouwt een brug "
+            b"over de rivier en opent die in mei.</p></article></body></html>")
+    doc = load_bytes("page.html", html)
+    assert "De gemeente bouwt een brug" in doc.text
+    assert "var x" not in doc.text and "menu menu" not in doc.text
+
+
+def test_pdf_and_docx():
+    doc = load_bytes("r.pdf", minimal_pdf("The council approved the new bridge in May 2024."))
+    assert "council approved the new bridge" in doc.text
+    docx = pytest.importorskip("docx")
+    d = docx.Document()
+    d.add_heading("Rapport annuel", 1)
+    d.add_paragraph("La commission a examine les comptes de la fondation cette annee.")
+    buf = io.BytesIO()
+    d.save(buf)
+    doc = load_bytes("r.docx", buf.getvalue())
+    assert doc.title == "Rapport annuel" and doc.language == "fr"
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), [
+    ("a.txt", b"", "no text"),
+    ("a.txt", b"\x00\x01\x02\x03" * 100, "binary"),
+    ("a.pdf", b"%PDF-1.4 garbage", "PDF"),
+    ("a.pdf", minimal_pdf(""), "no text"),
+    ("a.docx", b"PK\x03\x04 not a zip", "DOCX"),
+    ("a.exe", b"MZ", "unsupported"),
+])
+def test_bad_files_are_rejected_with_a_reason(name, data, reason):
+    with pytest.raises(RejectedFile) as err:
+        load_bytes(name, data)
+    assert reason.lower() in err.value.reason.lower()
+    assert name in str(err.value)
+
+
+def test_oversized_file_is_rejected(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("woord " * 1000, encoding="utf-8")
+    with pytest.raises(RejectedFile, match="over the limit"):
+        load_file(big, max_bytes=1000)
+
+
+def test_non_utf8_text_is_decoded():
+    doc = load_bytes("latin.txt", "Le café de la gare ouvre à sept heures du matin.".encode("latin-1"))
+    assert "café" in doc.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([".txt", ".md", ".html", ".pdf", ".docx"]), st.binary(max_size=2000))
+def test_random_bytes_never_crash_loaders(suffix, data):
+    try:
+        doc = load_bytes("f" + suffix, data)
+    except RejectedFile as exc:
+        assert exc.reason
+    else:
+        assert doc.text.strip()
