@@ -13,7 +13,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.settings import Settings, store_config  # noqa: E402
+from assistant.settings import BACKENDS, Settings, store_config  # noqa: E402
 
 
 class CliError(Exception):
@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="number of chunks (default 5)")
     p.add_argument("--json", action="store_true")
     _common(p)
+
+    p = sub.add_parser("ask", help="answer a question with cited sources")
+    p.add_argument("question")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="local, openai, compatible or extractive (env KENBRON_LLM)")
+    p.add_argument("--model", default=None, help="model name for openai/compatible (env KENBRON_LLM_MODEL)")
+    p.add_argument("-k", type=int, default=None, help="number of sources given to the model")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    _common(p)
     return parser
 
 
@@ -70,6 +79,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             embedding=getattr(args, "embedding", None),
             collection=getattr(args, "collection", None),
             k=getattr(args, "k", None),
+            backend=getattr(args, "backend", None),
+            model=getattr(args, "model", None),
         )
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc), status=2) from exc
@@ -153,11 +164,47 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.chain import Assistant, QuestionError
+    from assistant.llm import LLMError
+
+    settings = _settings(args)
+    try:
+        assistant = Assistant(settings)
+        if args.json:
+            answer = assistant.ask(args.question)
+        else:
+            answer = None
+            for event in assistant.stream(args.question):
+                if event.kind == "token" and settings.backend != "extractive":
+                    pass  # printed whole after verification: markers may still be removed
+                elif event.kind == "answer":
+                    answer = event.data
+    except QuestionError as exc:
+        raise CliError(str(exc), status=2) from exc
+    except LLMError as exc:
+        raise CliError(str(exc)) from exc
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 1 if answer.error else 0
+    print(answer.text)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            quote = " ".join(c.quote.split())
+            print(f"[{c.n}] {c.title} — {c.source}\n    “{quote[:300]}”")
+    print(f"\n({answer.backend}: {answer.model}; {answer.timings.get('total_ms', 0):.0f} ms)",
+          file=sys.stderr)
+    return 1 if answer.error else 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ingest": cmd_ingest,
     "sources": cmd_sources,
     "remove": cmd_remove,
     "search": cmd_search,
+    "ask": cmd_ask,
 }
 
 

@@ -73,6 +73,8 @@ class Settings:
     context_tokens: int = 4096
     max_answer_tokens: int = 384
     max_question_chars: int = 2000
+    translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
+    excerpt_sentences: int = 2
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -97,6 +99,8 @@ class Settings:
             "hf_token": _env("HF_TOKEN"),
             "llm_timeout_s": float(_env("KENBRON_LLM_TIMEOUT", "120")),
             "llm_threads": _int_env("KENBRON_LLM_THREADS", 2),
+            "translate_queries": _env("KENBRON_TRANSLATE_QUERIES", "auto"),
+            "excerpt_sentences": _int_env("KENBRON_EXCERPT_SENTENCES", 2),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
@@ -119,6 +123,13 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def should_translate(self) -> bool:
+        """Translate questions for retrieval? Each translation is one extra model call."""
+        if self.translate_queries == "auto":
+            return self.backend in ("openai", "compatible")
+        return self.translate_queries in ("on", "1", "true", "yes")
 
     @property
     def server_mode(self) -> bool:

@@ -37,8 +37,8 @@ def test_changed_document_replaces_all_its_chunks(make_kb, docs_dir):
     kb.ingest([docs_dir])
     target = docs_dir / "003_aa336149584e727f.txt"
     old = set(c.chunk_id for c in kb.store.chunks_of(target.name))
-    target.write_text(target.read_text(encoding="utf-8") + "\n\nEen nieuwe alinea over zonnepanelen in Zeeland.\n",
-                      encoding="utf-8")
+    extra = "\n\nEen nieuwe alinea over zonnepanelen in Zeeland.\n"
+    target.write_text(target.read_text(encoding="utf-8") + extra, encoding="utf-8")
     report = kb.ingest([docs_dir])
     assert report.updated == [target.name]
     assert report.skipped == ["001_be6fdfb56eccf482.txt"]

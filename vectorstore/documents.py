@@ -66,6 +66,8 @@ class ScoredChunk:
     score: float
     rank: int = 0
     ranks: dict[str, int] = field(default_factory=dict)
+    # each retriever's own score (cosine similarity, BM25): evidence for abstention decisions
+    scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk
@@ -81,4 +83,5 @@ class ScoredChunk:
             "start": c.start,
             "end": c.end,
             "ranks": self.ranks,
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
         }

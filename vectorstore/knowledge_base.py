@@ -198,6 +198,7 @@ def fuse(rankings: list[tuple[str, list[ScoredChunk]]], k: int,
                 entry = fused[hit.chunk.chunk_id] = ScoredChunk(hit.chunk, 0.0)
             entry.score += 1.0 / (rrf_k + rank)
             entry.ranks[name] = rank
+            entry.scores[name] = hit.score
     ordered = sorted(fused.values(), key=lambda h: (-h.score, h.chunk.chunk_id))[:k]
     for rank, hit in enumerate(ordered, start=1):
         hit.rank = rank

@@ -1,0 +1,65 @@
+"""`Answer` and `Citation`: the one shape an answer has in the CLI, the UI and the evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from vectorstore.documents import ScoredChunk
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified `[n]` marker: which chunk, and the exact passage that supports the claim.
+
+    `start`/`end` are character offsets of `quote` in the source document's text (not the
+    chunk's), so a viewer can highlight it in the whole document.
+    """
+
+    n: int
+    source: str
+    title: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    support: float  # similarity of the claim to the quoted passage, 0..1
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    language: str
+    abstained: bool = False
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[ScoredChunk] = field(default_factory=list)
+    timings: dict[str, float | None] = field(default_factory=dict)
+    backend: str = ""
+    model: str = ""
+    standalone_question: str = ""
+    # markers the verifier removed: [{n, sentence, reason}] — kept for transparency and eval
+    removed_citations: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def context_chunk_ids(self) -> list[str]:
+        """The chunks that were given to the model, numbered [1].. in this order."""
+        return [hit.chunk.chunk_id for hit in self.retrieved]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.text,
+            "language": self.language,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "removed_citations": self.removed_citations,
+            "retrieved": [hit.to_dict() for hit in self.retrieved],
+            "context_chunk_ids": self.context_chunk_ids,
+            "timings": self.timings,
+            "backend": self.backend,
+            "model": self.model,
+            "error": self.error,
+        }

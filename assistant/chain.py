@@ -1,0 +1,290 @@
+"""The answering pipeline and the `Assistant` API used by the CLI, the UI and the evaluation.
+
+condense (follow-up → standalone question) → retrieve (hybrid, optionally with the question
+translated into the corpus languages) → evidence gate → prompt with numbered sources → generate
+→ verify citations → `Answer`. Each LLM step is an LCEL runnable (`prompt | model | parser`).
+`Assistant.stream` yields the sources as soon as retrieval is done, then answer tokens, then the
+verified `Answer`; `Assistant.ask` is the same pipeline, consumed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+
+from assistant import prompts
+from assistant.answer import Answer, Citation
+from assistant.citations import strip_markers, verify_citations
+from assistant.evidence import missing_key_terms
+from assistant.extractive import extract_answer
+from assistant.llm import LLMError, describe_error, make_chat_model, model_label
+from assistant.settings import Settings, store_config
+from vectorstore.chunking import split_units
+from vectorstore.documents import ScoredChunk
+from vectorstore.language import detect_question_language
+
+History = Sequence[tuple[str, str]]  # (user message, assistant message) pairs
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty, too long); the message says why."""
+
+
+@dataclass
+class StreamEvent:
+    kind: Literal["sources", "token", "answer"]
+    data: Any
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Reject empty or oversized questions; drop control characters."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question)).strip()
+    if not text:
+        raise QuestionError("the question is empty")
+    if len(text) > limit:
+        raise QuestionError(f"the question is {len(text)} characters long; the limit is {limit}")
+    return text
+
+
+def format_sources(hits: Sequence[ScoredChunk], bodies: Sequence[str] | None = None) -> str:
+    """Numbered sources for the prompt. Brackets in document text are neutralised so a document
+    cannot plant fake citation markers."""
+    blocks = []
+    for n, hit in enumerate(hits, start=1):
+        body = bodies[n - 1] if bodies else hit.chunk.text
+        body = re.sub(r"\[(\d+)\]", r"(\1)", body)
+        blocks.append(f"[{n}] {' '.join(body.split())}")
+    return "\n\n".join(blocks)
+
+
+def _history_text(history: History, turns: int = 3) -> str:
+    lines = []
+    for user, assistant in list(history)[-turns:]:
+        lines.append(f"User: {user}")
+        if assistant:
+            lines.append(f"Assistant: {strip_markers(assistant)[:600]}")
+    return "\n".join(lines)
+
+
+class Assistant:
+    """Answers questions about the knowledge base. Thread-safe; one per process is enough."""
+
+    def __init__(self, settings: Settings | None = None, knowledge_base=None, chat_model=None,
+                 verify_embeddings=None) -> None:
+        from vectorstore.knowledge_base import KnowledgeBase
+
+        self.settings = settings or Settings.from_env()
+        self.kb = knowledge_base or KnowledgeBase(store_config(self.settings))
+        self.chat = chat_model if chat_model is not None else make_chat_model(self.settings)
+        self._verify_embeddings = verify_embeddings
+
+    # --- building blocks (LCEL) --------------------------------------------------------------
+
+    @cached_property
+    def answer_chain(self):
+        prompt = ChatPromptTemplate.from_messages([
+            ("system", prompts.template("answer_system")),
+            ("human", prompts.template("answer_user")),
+        ])
+        return prompt | self.chat | StrOutputParser()
+
+    @cached_property
+    def condense_chain(self):
+        return PromptTemplate.from_template(prompts.template("condense")) | self.chat | StrOutputParser()
+
+    @cached_property
+    def translate_chain(self):
+        return PromptTemplate.from_template(prompts.template("translate")) | self.chat | StrOutputParser()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors from the fast multilingual model, for verification and extraction."""
+        if self._verify_embeddings is None:
+            from vectorstore.embeddings import make_embeddings
+
+            self._verify_embeddings = make_embeddings("use")
+        vectors = np.asarray(self._verify_embeddings.embed_documents(texts), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:
+        """The sentences of each chunk closest to the question, in document order.
+
+        A small local model reads about 20–150 prompt tokens per second on two cores; giving it
+        the few sentences that matter instead of whole chunks cuts time to first token several
+        fold. Verification still checks claims against the whole chunk.
+        """
+        budget = self.settings.excerpt_sentences
+        if budget <= 0:
+            return [hit.chunk.text for hit in hits]
+        units = [[(u.start, u.end) for u in split_units(h.chunk.text, 10_000)] for h in hits]
+        flat = [(i, j) for i, spans in enumerate(units) for j in range(len(spans))]
+        texts = [hits[i].chunk.text[slice(*units[i][j])] for i, j in flat]
+        vectors = self.embed([question, *texts])
+        similarity = vectors[1:] @ vectors[0]
+        out = []
+        for i, hit in enumerate(hits):
+            own = [(float(similarity[n]), j) for n, (ci, j) in enumerate(flat) if ci == i]
+            keep = sorted(j for _, j in sorted(own, reverse=True)[:budget])
+            out.append(" … ".join(hit.chunk.text[slice(*units[i][j])] for j in keep)
+                       or hit.chunk.text)
+        return out
+
+    # --- pipeline ----------------------------------------------------------------------------
+
+    def standalone_question(self, question: str, history: History) -> str:
+        if not history:
+            return question
+        if self.chat is None:
+            # no model to rewrite with: let retrieval see the previous question as context
+            return f"{history[-1][0]} {question}"
+        rewritten = self.condense_chain.invoke(
+            {"history": _history_text(history), "question": question}).strip()
+        return rewritten.splitlines()[0].strip() if rewritten else question
+
+    def translations(self, question: str, language: str) -> list[str]:
+        """The question in the other corpus languages, for retrieval (LLM backends only)."""
+        if self.chat is None or not self.settings.should_translate:
+            return []
+        corpus = {d.language for d in self.kb.documents()}
+        out = []
+        for target in sorted(corpus - {language}):
+            if target not in prompts.LANGUAGES:
+                continue
+            text = self.translate_chain.invoke(
+                {"question": question, "target_name": prompts.message(target, "language_name")})
+            text = text.strip().splitlines()[0].strip() if text.strip() else ""
+            if text and text.lower() != question.lower():
+                out.append(text)
+        return out
+
+    def ask(self, question: str, history: History = ()) -> Answer:
+        answer = None
+        for event in self.stream(question, history):
+            if event.kind == "answer":
+                answer = event.data
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: History = (), k: int | None = None
+               ) -> Iterator[StreamEvent]:
+        """Events: `sources` (list[ScoredChunk]), `token` (str), then `answer` (Answer).
+
+        Raises QuestionError for unusable questions; backend failures end in an `Answer` whose
+        `error` is set and whose text says so in the asker's language.
+        """
+        question = clean_question(question, self.settings.max_question_chars)
+        k = k or self.settings.k
+        t0 = time.perf_counter()
+        language = detect_question_language(question)
+        answer = Answer(question=question, text="", language=language,
+                        backend=self.settings.backend, model=model_label(self.settings, self.chat))
+
+        def ms() -> float:
+            return round((time.perf_counter() - t0) * 1000, 1)
+
+        try:
+            standalone = self.standalone_question(question, history)
+            answer.standalone_question = standalone
+            extra = self.translations(standalone, language)
+            hits = self.kb.search(standalone, k, language=language, extra_queries=extra)
+        except (LLMError, QuestionError):
+            raise
+        except Exception as exc:  # the store or the model failed before any answer
+            yield StreamEvent("answer", self._failed(answer, exc, ms()))
+            return
+        answer.retrieved = hits
+        answer.timings["retrieval_ms"] = ms()
+        yield StreamEvent("sources", hits)
+
+        if not hits or missing_key_terms(standalone, hits):
+            yield from self._abstain(answer, ms())
+            return
+        if self.chat is None:
+            yield from self._extractive(answer, standalone, ms)
+            return
+        yield from self._generate(answer, standalone, ms)
+
+    def _abstain(self, answer: Answer, now: float) -> Iterator[StreamEvent]:
+        answer.abstained = True
+        answer.text = prompts.message(answer.language, "abstain")
+        answer.citations = []
+        answer.timings.setdefault("first_token_ms", now)
+        answer.timings["total_ms"] = now
+        yield StreamEvent("token", answer.text)
+        yield StreamEvent("answer", answer)
+
+    def _failed(self, answer: Answer, exc: BaseException, now: float) -> Answer:
+        reason = describe_error(exc, self.settings)
+        answer.error = reason
+        answer.text = prompts.message(answer.language, "error", reason=reason)
+        answer.timings["total_ms"] = now
+        return answer
+
+    def _extractive(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
+        chosen = extract_answer(question, answer.retrieved, self.embed)
+        if not chosen:
+            yield from self._abstain(answer, ms())
+            return
+        body = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
+        text = f"{prompts.message(answer.language, 'extractive_lead')} {body}"
+        answer.timings["first_token_ms"] = ms()
+        yield StreamEvent("token", text)
+        self._finish(answer, text, ms())
+        yield StreamEvent("answer", answer)
+
+    def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
+        not_found = prompts.NOT_FOUND
+        inputs = {
+            "sources": format_sources(answer.retrieved, self.excerpts(question, answer.retrieved)),
+            "question": question,
+            "language_name": prompts.message(answer.language, "language_name"),
+            "not_found": not_found,
+        }
+        text, held = "", ""
+        try:
+            for token in self.answer_chain.stream(inputs):
+                if "first_token_ms" not in answer.timings:
+                    answer.timings["first_token_ms"] = ms()
+                text += token
+                # hold tokens back while the answer could still be the NOT_FOUND signal
+                if held is not None:
+                    held += token
+                    if not_found.startswith(held.strip()) or held.strip().startswith(not_found):
+                        continue
+                    token, held = held, None
+                yield StreamEvent("token", token)
+        except Exception as exc:
+            yield StreamEvent("answer", self._failed(answer, exc, ms()))
+            return
+        if not_found in text or not text.strip():
+            answer.timings["model_abstained"] = 1
+            yield from self._abstain(answer, ms())
+            return
+        self._finish(answer, text, ms())
+        if answer.abstained:  # no claim of the answer survived verification
+            answer.timings["unsupported_answer"] = 1
+            yield from self._abstain(answer, ms())
+            return
+        yield StreamEvent("answer", answer)
+
+    def _finish(self, answer: Answer, text: str, now: float) -> None:
+        check = verify_citations(text, answer.retrieved, self.embed)
+        answer.text = check.text
+        answer.citations = check.citations
+        answer.removed_citations = check.removed
+        answer.abstained = not check.citations
+        answer.timings["total_ms"] = now
+
+
+__all__ = ["Assistant", "Answer", "Citation", "QuestionError", "StreamEvent"]

@@ -1,0 +1,151 @@
+"""Parse `[n]` citation markers in an answer and verify each against the chunk it names.
+
+Method (documented in the README): the answer is split into sentences; markers that follow a
+sentence belong to it. A marker is kept only if
+
+1. `n` names one of the chunks given to the model (1..len(context)), and
+2. the cited chunk supports the sentence: the best *support score* between the sentence (markers
+   removed) and any sentence of the chunk reaches `SUPPORT_THRESHOLD`. The support score is the
+   larger of a semantic score — cosine similarity of multilingual sentence embeddings, which works
+   across languages (a Dutch answer citing a French source) — and a lexical score — the share of
+   the sentence's numbers and names that occur in the chunk sentence.
+
+Every kept marker becomes a `Citation` carrying the best-supporting chunk sentence as its quote,
+with character offsets into the source document. Removed markers are reported with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answer import Citation
+from vectorstore.chunking import split_units
+from vectorstore.documents import ScoredChunk
+
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+LEADING_MARKERS = re.compile(r"^(\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+")
+KEY_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Z][\w'-]{2,}|\w*[A-Z]\w*[A-Z]\w*")
+SUPPORT_THRESHOLD = 0.5
+
+EmbedFn = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One answer sentence and the marker numbers attached to it."""
+
+    text: str  # the sentence without markers
+    numbers: tuple[int, ...]
+
+
+def parse_claims(answer: str) -> list[Claim]:
+    """Sentences of `answer` with their markers; markers after a full stop stay with it."""
+    sentences = [s for s in SENTENCE_END.split(answer) if s and s.strip()]
+    merged: list[str] = []
+    for sentence in sentences:
+        lead = LEADING_MARKERS.match(sentence)
+        if lead and merged:
+            merged[-1] += " " + lead.group(0).strip()
+            sentence = sentence[lead.end():]
+        if sentence.strip():
+            merged.append(sentence.strip())
+    claims = []
+    for sentence in merged:
+        numbers = tuple(int(n) for m in MARKER.finditer(sentence)
+                        for n in re.split(r"\s*[,;]\s*", m.group(1)))
+        text = " ".join(MARKER.sub(" ", sentence).split())
+        claims.append(Claim(text, numbers))
+    return claims
+
+
+def marker_numbers(answer: str) -> list[int]:
+    return [n for claim in parse_claims(answer) for n in claim.numbers]
+
+
+def strip_markers(text: str) -> str:
+    return " ".join(MARKER.sub(" ", text).split())
+
+
+def _key_tokens(text: str) -> set[str]:
+    return {t.lower().replace(",", ".") for t in KEY_TOKEN.findall(text)}
+
+
+def _lexical_support(claim: str, passage: str) -> float:
+    keys = _key_tokens(claim)
+    if not keys:
+        return 0.0
+    low = passage.lower().replace(",", ".")
+    return sum(1 for k in keys if k in low) / len(keys)
+
+
+@dataclass
+class Verification:
+    text: str  # the answer with unsupported markers removed
+    citations: list[Citation]
+    removed: list[dict]
+    supported_claims: int
+    claims: int
+
+
+def _sentences_of(hit: ScoredChunk) -> list[tuple[str, int, int]]:
+    text = hit.chunk.text
+    units = split_units(text, max_tokens=10_000) or []
+    spans = [(text[u.start:u.end], u.start, u.end) for u in units]
+    return spans or [(text, 0, len(text))]
+
+
+def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn,
+                     threshold: float = SUPPORT_THRESHOLD) -> Verification:
+    """Check every marker of `answer` against `context` (numbered from 1); see module doc."""
+    claims = parse_claims(answer)
+    passages = {n: _sentences_of(hit) for n, hit in enumerate(context, start=1)}
+    cited = sorted({n for c in claims for n in c.numbers if n in passages})
+    flat = [(n, i) for n in cited for i in range(len(passages[n]))]
+    claim_texts = [c.text for c in claims if c.numbers]
+    vectors = embed(claim_texts + [passages[n][i][0] for n, i in flat]) if flat and claim_texts \
+        else np.zeros((0, 1))
+    claim_vec = dict(zip(claim_texts, vectors[: len(claim_texts)], strict=False))
+    passage_vec = dict(zip(flat, vectors[len(claim_texts):], strict=False))
+
+    best: dict[int, Citation] = {}
+    removed: list[dict] = []
+    kept_sentences: list[str] = []
+    supported = 0
+    for claim in claims:
+        kept: list[int] = []
+        for n in dict.fromkeys(claim.numbers):
+            if n not in passages:
+                removed.append({"n": n, "sentence": claim.text,
+                                "reason": f"no source [{n}] was given to the model"})
+                continue
+            score, (quote, qs, qe) = max(
+                (max(float(claim_vec[claim.text] @ passage_vec[(n, i)]),
+                     _lexical_support(claim.text, passages[n][i][0])), passages[n][i])
+                for i in range(len(passages[n]))
+            )
+            if score < threshold:
+                removed.append({"n": n, "sentence": claim.text, "support": round(score, 3),
+                                "reason": f"source [{n}] does not support this sentence"})
+                continue
+            kept.append(n)
+            chunk = context[n - 1].chunk
+            if n not in best or score > best[n].support:
+                best[n] = Citation(n=n, source=chunk.source_id, title=chunk.title,
+                                   chunk_id=chunk.chunk_id, quote=quote,
+                                   start=chunk.start + qs, end=chunk.start + qe,
+                                   support=round(score, 3))
+        supported += bool(kept)
+        markers = "".join(f"[{n}]" for n in kept)
+        kept_sentences.append(f"{claim.text} {markers}".strip() if markers else claim.text)
+    return Verification(
+        text=" ".join(kept_sentences),
+        citations=[best[n] for n in sorted(best)],
+        removed=removed,
+        supported_claims=supported,
+        claims=len(claims),
+    )
