@@ -1,0 +1,3 @@
+"""Kenbron: grounded multilingual answers over your documents."""
+
+__version__ = "0.1.0"

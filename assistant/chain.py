@@ -168,9 +168,9 @@ class Assistant:
                 out.append(text)
         return out
 
-    def ask(self, question: str, history: History = ()) -> Answer:
+    def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, k=k):
             if event.kind == "answer":
                 answer = event.data
         assert answer is not None
@@ -232,7 +232,7 @@ class Assistant:
         return answer
 
     def _extractive(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
-        chosen = extract_answer(question, answer.retrieved, self.embed)
+        chosen = extract_answer(question, answer.retrieved, self.kb)
         if not chosen:
             yield from self._abstain(answer, ms())
             return

@@ -69,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="number of sources given to the model")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     _common(p)
+
+    p = sub.add_parser("eval", help="evaluate on a question set (JSONL, see eval/FORMAT.md)")
+    p.add_argument("--questions", type=Path, required=True)
+    p.add_argument("--backend", choices=BACKENDS, default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("-k", type=int, default=None, help="chunks retrieved per question (default 5)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write results.jsonl, report.json, report.md and charts here")
+    p.add_argument("--json", action="store_true", help="print report.json")
+    p.add_argument("--compare", type=Path, default=None, help="an older report.json to compare with")
+    p.add_argument("--export", nargs=2, metavar=("FORMAT", "FILE"),
+                   help="also export the results; FORMAT: ragas (single-turn samples, JSONL)")
+    p.add_argument("--gate", type=Path, default=None,
+                   help="thresholds JSON; exit 3 when an overall metric is below its minimum "
+                        "(or above its maximum)")
+    _common(p)
     return parser
 
 
@@ -199,12 +215,88 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 1 if answer.error else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from assistant import __version__
+    from assistant.chain import Assistant
+    from assistant.evaluation import (
+        compare,
+        config_of,
+        markdown_report,
+        ragas_samples,
+        run_questions,
+        write_outputs,
+    )
+    from assistant.llm import LLMError
+    from assistant.metrics import build_report
+    from assistant.questions import QuestionSetError, load_questions
+
+    settings = _settings(args)
+    if args.export and args.export[0] != "ragas":
+        raise CliError(f"unknown export format {args.export[0]!r}; supported: ragas", status=2)
+    try:
+        questions = load_questions(args.questions)
+        old = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+        gate = json.loads(args.gate.read_text(encoding="utf-8")) if args.gate else None
+    except QuestionSetError as exc:
+        raise CliError(str(exc), status=2) from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CliError(f"cannot read {exc}", status=2) from exc
+    try:
+        assistant = Assistant(settings)
+    except LLMError as exc:
+        raise CliError(str(exc)) from exc
+    with tqdm(total=len(questions), unit="question", desc="eval", file=sys.stderr) as bar:
+        records = run_questions(assistant, questions, settings.k,
+                                progress=lambda done, total: bar.update(done - bar.n))
+    report = build_report(records, settings.k, config_of(settings, __version__))
+    comparison = compare(report, old) if old else None
+    if args.out:
+        write_outputs(args.out, records, report, comparison)
+    if args.export:
+        path = Path(args.export[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n"
+                                for s in ragas_samples(records)), encoding="utf-8")
+    if args.json:
+        print(json.dumps({**report, **({"comparison": comparison} if comparison else {})},
+                         ensure_ascii=False, indent=2))
+    else:
+        text = markdown_report(report, records, comparison)
+        print(text.split("## By category")[0].rstrip())
+        if args.out:
+            print(f"\nwrote {args.out}/ (results.jsonl, report.json, report.md, charts)")
+    if gate:
+        failed = check_gate(report["overall"], gate)
+        for line in failed:
+            print(f"quality gate: {line}", file=sys.stderr)
+        if failed:
+            return 3
+    return 0
+
+
+def check_gate(overall: dict, gate: dict) -> list[str]:
+    """Failures of the overall metrics against {"min": {...}, "max": {...}}."""
+    failed = []
+    for metric, bound in gate.get("min", {}).items():
+        value = overall.get(metric)
+        if value is None or value < bound:
+            failed.append(f"{metric} = {value} is below the minimum {bound}")
+    for metric, bound in gate.get("max", {}).items():
+        value = overall.get(metric)
+        if value is None or value > bound:
+            failed.append(f"{metric} = {value} is above the maximum {bound}")
+    return failed
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ingest": cmd_ingest,
     "sources": cmd_sources,
     "remove": cmd_remove,
     "search": cmd_search,
     "ask": cmd_ask,
+    "eval": cmd_eval,
 }
 
 

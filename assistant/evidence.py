@@ -20,26 +20,35 @@ _FUNCTION_NAMES = {"i", "i'm", "ai", "ia", "ki"}
 
 
 def _fold(text: str) -> str:
+    """Accents removed, case kept: names are matched as names ("Plus" is not "plus")."""
     text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def key_terms(question: str) -> list[str]:
     """Names, acronyms and numbers in the question (its first word excluded)."""
     words = question.strip()
     names = [m.group(0) for m in _NAME.finditer(words) if m.start() > 0]
-    terms = [t for t in names if _fold(t) not in _FUNCTION_NAMES] + _NUMBER.findall(words)
+    terms = [t for t in names if _fold(t).lower() not in _FUNCTION_NAMES] + _NUMBER.findall(words)
     return list(dict.fromkeys(terms))
 
 
 def missing_key_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:
     """Key terms of the question that none of the retrieved chunks contains."""
-    haystack = _fold(" ".join(f"{h.chunk.title} {h.chunk.text}" for h in hits))
+    haystack = _fold(" ".join(h.chunk.text for h in hits))
     missing = []
     for term in key_terms(question):
         folded = _fold(term)
-        # a possessive or plural suffix must not hide a match ("Altman's" ~ "Altman")
+        if folded[0].isdigit():
+            # a number must occur as a number, not inside an ISO date line (document metadata)
+            if not re.search(rf"(?<![\d-]){re.escape(folded)}(?![\d-])", haystack):
+                missing.append(term)
+            continue
+        # a possessive or plural suffix must not hide a match ("Altman's" ~ "Altman"), and a
+        # long name may change its ending across languages ("American" ~ "Amerikaanse")
         stem = re.sub(r"('s|s)$", "", folded)
+        if len(stem) >= 7:
+            stem = stem[: max(5, len(stem) - 3)]
         if folded not in haystack and (len(stem) < 3 or stem not in haystack):
             missing.append(term)
     return missing

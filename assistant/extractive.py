@@ -1,55 +1,46 @@
 """The `extractive` backend: answer with the best-supported source sentences, no LLM.
 
-Each candidate sentence of the retrieved chunks is scored by its embedding similarity to the
-question (multilingual, so an English question meets a Dutch sentence) plus a small bonus for
-sharing the question's key terms. The best one or two sentences form the answer, each cited;
-below `ANSWER_THRESHOLD` the backend abstains. Deterministic, and its citations are its quotes,
-so citation precision is 1.0 by construction.
+Candidates are the stored sentences of the retrieved chunks, ranked by the similarity of their
+vectors (the knowledge base's own multilingual model, computed at ingest) to the question, plus
+small bonuses for sharing the question's key terms and for belonging to a higher-ranked chunk.
+The best one or two sentences form the answer, each cited; below `ANSWER_THRESHOLD` the backend
+abstains. Deterministic, and its citations are its own quotes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
-from assistant.citations import EmbedFn
 from assistant.evidence import key_terms
-from vectorstore.chunking import split_units
 from vectorstore.documents import ScoredChunk
 
-ANSWER_THRESHOLD = 0.45
+ANSWER_THRESHOLD = 0.6
 MAX_SENTENCES = 2
-RELATIVE_MARGIN = 0.08
+RELATIVE_MARGIN = 0.04
+RANK_BONUS = 0.03  # per rank above the last retrieved chunk
+TERM_BONUS = 0.1
 
 
-def extract_answer(question: str, hits: Sequence[ScoredChunk], embed: EmbedFn) -> list[tuple[int, str]]:
+def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
+                   ) -> list[tuple[int, str]]:
     """[(source number, sentence)] of the answer, best first; empty means abstain."""
-    candidates: list[tuple[int, str]] = []
-    for n, hit in enumerate(hits, start=1):
-        text = hit.chunk.text
-        for unit in split_units(text, max_tokens=10_000):
-            sentence = " ".join(text[unit.start:unit.end].split())
-            if len(sentence.split()) >= 5:
-                candidates.append((n, sentence))
-    if not candidates:
-        return []
-    vectors = embed([question] + [s for _, s in candidates])
-    similarity = vectors[1:] @ vectors[0]
+    number = {h.chunk.chunk_id: n for n, h in enumerate(hits, start=1)}
     terms = [t.lower() for t in key_terms(question)]
-    bonus = np.array([
-        0.1 * (sum(t in s.lower() for t in terms) / len(terms)) if terms else 0.0
-        for _, s in candidates
-    ])
-    score = similarity + bonus
-    order = np.argsort(-score)
-    best = float(score[order[0]])
-    if best < ANSWER_THRESHOLD:
+    scored = []
+    for text, chunk_id, similarity in knowledge_base.best_sentences(question, list(hits)):
+        n = number[chunk_id]
+        bonus = RANK_BONUS * (len(hits) - n)
+        if terms:
+            bonus += TERM_BONUS * sum(t in text.lower() for t in terms) / len(terms)
+        scored.append((similarity + bonus, n, " ".join(text.split())))
+    scored.sort(key=lambda item: -item[0])
+    if not scored or scored[0][0] < ANSWER_THRESHOLD:
         return []
+    best = scored[0][0]
     chosen: list[tuple[int, str]] = []
-    for i in order:
-        if float(score[i]) < best - RELATIVE_MARGIN or len(chosen) == MAX_SENTENCES:
+    for score, n, sentence in scored:
+        if score < best - RELATIVE_MARGIN or len(chosen) == MAX_SENTENCES:
             break
-        if candidates[i][1] not in {s for _, s in chosen}:
-            chosen.append(candidates[i])
+        if sentence not in {s for _, s in chosen}:
+            chosen.append((n, sentence))
     return chosen

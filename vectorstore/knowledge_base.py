@@ -153,6 +153,12 @@ class KnowledgeBase:
                                ("sentence", self.store.sentence_search(vector, n)))
         }
 
+    def best_sentences(self, query: str, hits: list[ScoredChunk], n: int = 12
+                       ) -> list[tuple[str, str, float]]:
+        """The stored sentences of `hits` most similar to `query`: (text, chunk id, cosine)."""
+        vector = self.embeddings.embed_query(query)
+        return self.store.sentences_in(vector, [h.chunk.chunk_id for h in hits], n)
+
     def lexical(self, query: str, n: int, language: str | None = None) -> list[ScoredChunk]:
         with self._lock:
             self.sync_lexical()

@@ -267,6 +267,17 @@ class ChunkStore:
         chunks = self.get_chunks(hits)
         return [(chunks[cid], score) for cid, score in hits.items() if cid in chunks]
 
+    def sentences_in(self, vector: list[float], chunk_ids: list[str], n: int
+                     ) -> list[tuple[str, str, float]]:
+        """(sentence, chunk id, similarity) of the n sentences of `chunk_ids` nearest `vector`."""
+        if not chunk_ids:
+            return []
+        res = self.sentences.query(query_embeddings=[vector], n_results=n,
+                                   where={"chunk_id": {"$in": list(chunk_ids)}},
+                                   include=["documents", "metadatas", "distances"])
+        return [(text, str(meta["chunk_id"]), 1.0 - float(dist)) for text, meta, dist in
+                zip(res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)]
+
     def _nearest(self, collection: Any, vector: list[float], n: int,
                  key: Callable[[str, dict], str]) -> dict[str, float]:
         """Best similarity per key (chunk id) over published entries, n keys, best first."""

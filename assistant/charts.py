@@ -1,0 +1,54 @@
+"""PNG charts for evaluation reports (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+CHART_METRICS = ("hit@1", "hit@k", "mrr", "answer_accuracy", "citation_precision",
+                 "abstention_unanswerable", "wrong_abstention")
+
+
+def write_charts(report: dict, records: Sequence[dict], out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for key, name in (("by_category", "metrics_by_category.png"),
+                      ("by_language", "metrics_by_language.png")):
+        slices = report[key]
+        fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
+        width = 0.8 / max(len(slices), 1)
+        for i, (slice_name, metrics) in enumerate(slices.items()):
+            values = [metrics.get(m) if metrics.get(m) is not None else 0 for m in CHART_METRICS]
+            xs = [x + i * width for x in range(len(CHART_METRICS))]
+            ax.bar(xs, values, width, label=f"{slice_name} ({metrics['questions']})")
+        ax.set_xticks([x + width * (len(slices) - 1) / 2 for x in range(len(CHART_METRICS))])
+        ax.set_xticklabels(CHART_METRICS, rotation=20, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"Metrics {key.replace('_', ' ')} (n/a drawn as 0)")
+        ax.legend(fontsize=8, ncol=3)
+        fig.tight_layout()
+        fig.savefig(out_dir / name)
+        plt.close(fig)
+        written.append(out_dir / name)
+
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=110)
+    series = {
+        label: [r["timings"][key] / 1000 for r in records
+                if r.get("timings", {}).get(key) is not None]
+        for label, key in (("retrieval", "retrieval_ms"), ("first token", "first_token_ms"),
+                           ("total", "total_ms"))
+    }
+    series = {k: v for k, v in series.items() if v}
+    if series:
+        ax.boxplot(list(series.values()), tick_labels=list(series.keys()))
+    ax.set_ylabel("seconds")
+    ax.set_title("Latency per question")
+    fig.tight_layout()
+    fig.savefig(out_dir / "latency.png")
+    plt.close(fig)
+    written.append(out_dir / "latency.png")
+    return written

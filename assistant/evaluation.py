@@ -1,0 +1,192 @@
+"""`kenbron eval`: run a question set through the `Assistant` and write results, report, charts.
+
+Outputs (with `--out DIR`): `results.jsonl` (one record per question, everything the metrics
+need), `report.json` (see `assistant.metrics`), `report.md` (figures, definitions, failures
+question by question) and PNG charts. Files are written to a temporary name and renamed, so a
+crashed run never leaves a half-written report next to an old one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.metrics import hit_rank, satisfies_must_include
+from assistant.questions import Question
+
+REPORT_FILES = ("results.jsonl", "report.json", "report.md")
+HEADLINE = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "citation_precision",
+            "citation_recall", "abstention_unanswerable", "wrong_abstention", "answer_language_ok")
+
+
+def result_record(question: Question, answer) -> dict[str, Any]:
+    """One line of results.jsonl: the question's fields plus what the assistant did."""
+    data = answer.to_dict()
+    return {
+        "id": question.id,
+        "question": question.question,
+        "question_language": question.language,
+        "category": question.category,
+        "answerable": question.answerable,
+        "sources": question.sources,
+        "evidence": question.evidence,
+        "must_include": question.must_include,
+        "reference_answer": question.reference_answer,
+        "retrieved": [{"rank": h["rank"], "source": h["source"], "chunk_id": h["chunk_id"],
+                       "text": h["text"], "score": h["score"]} for h in data["retrieved"]],
+        "context_chunk_ids": data["context_chunk_ids"],
+        "answer": data["answer"],
+        "citations": [{"n": c["n"], "source": c["source"], "chunk_id": c["chunk_id"],
+                       "quote": c["quote"], "start": c["start"], "end": c["end"]}
+                      for c in data["citations"]],
+        "removed_citations": data["removed_citations"],
+        "abstained": data["abstained"],
+        "language": data["language"],
+        "timings": data["timings"],
+        "error": data["error"],
+    }
+
+
+def run_questions(assistant, questions: Sequence[Question], k: int,
+                  progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    records = []
+    for i, question in enumerate(questions):
+        records.append(result_record(question, assistant.ask(question.question, k=k)))
+        if progress:
+            progress(i + 1, len(questions))
+    return records
+
+
+def config_of(settings, version: str) -> dict[str, Any]:
+    from assistant.llm import model_label
+
+    return {
+        "version": version,
+        "backend": settings.backend,
+        "model": model_label(settings, None) if settings.backend == "extractive"
+        else (settings.model or (Path(settings.model_path).name if settings.backend == "local"
+                                 else settings.backend)),
+        "embedding": settings.embedding,
+        "k": settings.k,
+        "chunking": f"{settings.chunk_tokens} tokens, overlap {settings.chunk_overlap}",
+        "retrieval": f"hybrid: dense chunk + dense sentence + BM25, RRF k={settings.rrf_k}",
+        "translate_queries": settings.should_translate,
+    }
+
+
+def compare(report: dict, old: dict) -> dict[str, dict[str, float | None]]:
+    """Per headline metric (overall): old, new, and the change."""
+    out = {}
+    for key in HEADLINE:
+        new_v, old_v = report["overall"].get(key), old.get("overall", {}).get(key)
+        delta = round(new_v - old_v, 4) if new_v is not None and old_v is not None else None
+        out[key] = {"old": old_v, "new": new_v, "delta": delta}
+    return out
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def markdown_report(report: dict, records: Sequence[dict], comparison: dict | None = None) -> str:
+    k = report["overall"]["k"]
+    lines = ["# Kenbron evaluation report", "", "## Configuration", ""]
+    lines += [f"- **{key}**: {value}" for key, value in report["config"].items()]
+    lines += ["", "## Overall", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {key} | {_fmt(report['overall'][key])} |" for key in HEADLINE]
+    lat = report["overall"]["latency_ms"]
+    lines += [f"| latency {name} p50 / p95 (ms) | {_fmt(v['p50'])} / {_fmt(v['p95'])} |"
+              for name, v in lat.items()]
+    lines.append(f"| errors | {report['overall']['errors']} |")
+    if comparison:
+        lines += ["", "## Change against the previous report", "", "| metric | old | new | change |",
+                  "|---|---|---|---|"]
+        lines += [f"| {key} | {_fmt(v['old'])} | {_fmt(v['new'])} | {_fmt(v['delta'])} |"
+                  for key, v in comparison.items()]
+    for title, key in (("By category", "by_category"), ("By language", "by_language")):
+        slices = report[key]
+        lines += ["", f"## {title}", "", "| metric | " + " | ".join(slices) + " |",
+                  "|---|" + "---|" * len(slices)]
+        lines.append("| questions | " + " | ".join(str(s["questions"]) for s in slices.values()) + " |")
+        for metric in HEADLINE:
+            lines.append(f"| {metric} | " + " | ".join(_fmt(s[metric]) for s in slices.values()) + " |")
+    lines += ["", "## Definitions", ""]
+    lines += [f"- **{key}**: {text}" for key, text in report["definitions"].items()]
+    lines += ["", "## Failures", ""]
+    failures = [r for r in records if _problems(r, k)]
+    if not failures:
+        lines.append("None.")
+    for r in failures:
+        lines += [f"### {r['id']} ({r['category']}, {r['question_language']}): {r['question']}", ""]
+        lines += [f"- problem: {p}" for p in _problems(r, k)]
+        lines.append(f"- expected: {r['reference_answer'] or '(abstain)'}; sources "
+                     f"{', '.join(r['sources']) or '-'}")
+        lines.append("- retrieved: " + "; ".join(
+            f"{c['rank']}. {c['source']} ({c['chunk_id']})" for c in r["retrieved"][:k]))
+        lines.append(f"- answered: {' '.join((r['answer'] or '').split())}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _problems(record: dict, k: int) -> list[str]:
+    problems = []
+    if record.get("error"):
+        problems.append(f"error: {record['error']}")
+    if record["answerable"]:
+        if record.get("evidence") and hit_rank(record, k) is None:
+            problems.append(f"no evidence-bearing chunk in the top {k}")
+        if record.get("abstained"):
+            problems.append("abstained on an answerable question")
+        elif record.get("must_include") and not satisfies_must_include(record.get("answer") or "",
+                                                                        record["must_include"]):
+            problems.append("answer lacks a required element: " + " / ".join(
+                "|".join(g) for g in record["must_include"]))
+    elif not record.get("abstained"):
+        problems.append("answered an unanswerable question instead of abstaining")
+    return problems
+
+
+def write_outputs(out_dir: Path, records: Sequence[dict], report: dict,
+                  comparison: dict | None = None) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    contents = {
+        "results.jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+        "report.json": json.dumps({**report, **({"comparison": comparison} if comparison else {})},
+                                  ensure_ascii=False, indent=2) + "\n",
+        "report.md": markdown_report(report, records, comparison),
+    }
+    written = []
+    for name, text in contents.items():
+        written.append(_atomic_write(out_dir / name, text.encode("utf-8")))
+    from assistant.charts import write_charts
+
+    written += write_charts(report, records, out_dir)
+    return written
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+    return path
+
+
+def ragas_samples(records: Sequence[dict]) -> list[dict]:
+    """RAGAS single-turn samples (user_input, retrieved_contexts, response, reference, ...)."""
+    samples = []
+    for r in records:
+        samples.append({
+            "user_input": r["question"],
+            "retrieved_contexts": [c["text"] for c in r["retrieved"]],
+            "response": r["answer"] or "",
+            "reference": r["reference_answer"] or "",
+            "reference_contexts": list(r["evidence"]),
+        })
+    return samples
+
+
