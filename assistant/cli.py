@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     _common(p)
 
+    p = sub.add_parser("serve", help="start the Gradio app (http://127.0.0.1:7860)")
+    p.add_argument("--host", default=None, help="env GRADIO_SERVER_NAME (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="env GRADIO_SERVER_PORT (default 7860)")
+    p.add_argument("--backend", choices=BACKENDS, default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("-k", type=int, default=None)
+    _common(p)
+
     p = sub.add_parser("eval", help="evaluate on a question set (JSONL, see eval/FORMAT.md)")
     p.add_argument("--questions", type=Path, required=True)
     p.add_argument("--backend", choices=BACKENDS, default=None)
@@ -276,6 +284,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import launch
+
+    launch(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
 def check_gate(overall: dict, gate: dict) -> list[str]:
     """Failures of the overall metrics against {"min": {...}, "max": {...}}."""
     failed = []
@@ -297,6 +312,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "search": cmd_search,
     "ask": cmd_ask,
     "eval": cmd_eval,
+    "serve": cmd_serve,
 }
 
 

@@ -1,0 +1,307 @@
+"""The Gradio app: chat with streamed, cited answers; documents; evaluation; an `/ask` API.
+
+A thin layer over `assistant.chain.Assistant` and the knowledge base's public methods.
+Uploads and removals change what every visitor sees, so they are governed by
+`KENBRON_UPLOADS`: `open` (anyone; the local default), `password` (visitors type
+`KENBRON_ADMIN_PASSWORD` in the documents tab), or `off` (the default on Hugging Face Spaces
+unless a password is set).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from assistant.chain import Assistant, QuestionError  # noqa: E402
+from assistant.settings import BUNDLED_CORPUS, REPO_ROOT, Settings  # noqa: E402
+from ui.render import answer_markdown, sources_html  # noqa: E402
+
+EXAMPLES = [
+    "How many deaths did the article that Musk shared link to ChatGPT?",
+    "Welk percentage van alle deepfake-content is seksueel materiaal?",
+    "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?",
+]
+CSS = """
+.kb-sources mark {background: #ffe58a; padding: 0 2px;}
+.kb-sources details {border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 6px 10px; margin: 6px 0;}
+.kb-passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
+.kb-abstain {font-style: italic;}
+"""
+
+
+def upload_policy() -> str:
+    policy = os.environ.get("KENBRON_UPLOADS", "").strip().lower()
+    if policy in ("open", "password", "off"):
+        return policy
+    if os.environ.get("KENBRON_ADMIN_PASSWORD"):
+        return "password"
+    return "off" if os.environ.get("SPACE_ID") else "open"
+
+
+def _history_pairs(history: list[dict]) -> list[tuple[str, str]]:
+    """Gradio messages → (user, assistant) pairs; content may be a list of text blocks."""
+    def text(content: Any) -> str:
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return " ".join(b.get("text", "") for b in content if isinstance(b, dict))
+        if isinstance(content, dict):
+            return str(content.get("text", ""))
+        return ""
+
+    pairs: list[tuple[str, str]] = []
+    for msg in history or []:
+        role, content = msg.get("role"), text(msg.get("content"))
+        if role == "user":
+            pairs.append((content, ""))
+        elif role == "assistant" and pairs:
+            pairs[-1] = (pairs[-1][0], content)
+    return pairs
+
+
+class KenbronUI:
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.kb = assistant.kb
+        self.feedback_path = self.settings.data_dir / "feedback.jsonl"
+        self._feedback_lock = threading.Lock()
+
+    # --- chat --------------------------------------------------------------------------------
+
+    def chat(self, message: str, history: list[dict]):
+        history = list(history or [])
+        pairs = _history_pairs(history)
+        history.append({"role": "user", "content": message})
+        try:
+            events = self.assistant.stream(message, pairs)
+            history.append({"role": "assistant", "content": ""})
+            hits: list = []
+            text = ""
+            for event in events:
+                if event.kind == "sources":
+                    hits = event.data
+                    yield history, sources_html(None, hits, self.kb.document_text), ""
+                elif event.kind == "token":
+                    text += event.data
+                    history[-1] = {"role": "assistant", "content": text}
+                    yield history, gr.skip(), ""
+                else:
+                    answer = event.data
+                    history[-1] = {"role": "assistant", "content": answer_markdown(answer)}
+                    yield history, sources_html(answer, hits, self.kb.document_text), json.dumps(
+                        {"backend": answer.backend, "model": answer.model, "k": self.settings.k,
+                         "question": answer.question, "abstained": answer.abstained,
+                         "citations": len(answer.citations)})
+        except QuestionError as exc:
+            history.append({"role": "assistant", "content": f"⚠️ {exc}"})
+            yield history, gr.skip(), ""
+
+    def api_ask(self, question: str, history: str = "[]") -> dict:
+        """`/ask`: question and optional history (JSON list of [user, assistant] pairs or
+        Gradio messages) in; the Answer as JSON out."""
+        try:
+            raw = json.loads(history or "[]")
+        except json.JSONDecodeError as exc:
+            raise gr.Error(f"history must be JSON: {exc.msg}") from exc
+        if raw and isinstance(raw[0], dict):
+            pairs = _history_pairs(raw)
+        else:
+            pairs = [(str(u), str(a)) for u, a in raw]
+        try:
+            answer = self.assistant.ask(question, pairs)
+        except QuestionError as exc:
+            raise gr.Error(str(exc)) from exc
+        data = answer.to_dict()
+        for hit in data["retrieved"]:
+            hit.pop("ranks", None)
+        return data
+
+    def feedback(self, data: gr.LikeData, last: str) -> None:
+        record = {"time": time.time(), "liked": data.liked, "message": data.value,
+                  "index": data.index, "answer_meta": json.loads(last) if last else None}
+        self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._feedback_lock, self.feedback_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        gr.Info("Thanks — feedback saved.")
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def documents_table(self) -> list[list[Any]]:
+        return [[d.title, d.source_id, d.language, d.date or "", d.chunks]
+                for d in self.kb.documents()]
+
+    def _allowed(self, password: str) -> None:
+        policy = upload_policy()
+        if policy == "off":
+            raise gr.Error("Uploads and removals are disabled on this deployment "
+                           "(set KENBRON_UPLOADS or KENBRON_ADMIN_PASSWORD).")
+        if policy == "password":
+            expected = os.environ.get("KENBRON_ADMIN_PASSWORD", "")
+            if not expected or not hmac.compare_digest(password or "", expected):
+                raise gr.Error("Wrong or missing admin password.")
+
+    def upload(self, files: list[str] | None, password: str, progress=gr.Progress()):
+        self._allowed(password)
+        if not files:
+            raise gr.Error("Choose one or more files first.")
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="kenbron-upload-") as tmp:
+            paths = []
+            for f in files:
+                # keep only the base name: an uploaded name cannot point anywhere else
+                name = Path(str(f)).name.replace("\x00", "")
+                target = Path(tmp) / name
+                shutil.copyfile(f, target)
+                paths.append(target)
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                if stage == "files" and total:
+                    progress(done / total, desc=f"ingesting {done}/{total} files")
+
+            report = self.kb.ingest(paths, progress=on_progress)
+        for sid in report.added:
+            rows.append([sid, "added", ""])
+        for sid in report.updated:
+            rows.append([sid, "updated", ""])
+        for sid in report.skipped:
+            rows.append([sid, "unchanged", ""])
+        for path, reason in report.rejected:
+            rows.append([Path(path).name, "rejected", reason])
+        return rows, self.documents_table(), gr.update(choices=self._source_ids())
+
+    def remove(self, source_id: str, password: str):
+        self._allowed(password)
+        if not source_id:
+            raise gr.Error("Choose a document to remove.")
+        try:
+            n = self.kb.remove(source_id)
+        except KeyError as exc:
+            raise gr.Error(f"{source_id} is not ingested.") from exc
+        gr.Info(f"Removed {source_id} ({n} chunks).")
+        return self.documents_table(), gr.update(choices=self._source_ids(), value=None)
+
+    def _source_ids(self) -> list[str]:
+        return [d.source_id for d in self.kb.documents()]
+
+    # --- evaluation --------------------------------------------------------------------------
+
+    def eval_dir(self) -> Path | None:
+        for candidate in (self.settings.data_dir / "eval", REPO_ROOT / "eval" / "report"):
+            if (candidate / "report.md").is_file():
+                return candidate
+        return None
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        s = self.settings
+        with gr.Blocks(title="Kenbron") as demo:
+            gr.Markdown("# Kenbron\nAsk in English, Nederlands or français. Every claim links to "
+                        "the passage it came from — or you get an honest “the documents don't say”.")
+            with gr.Tab("Chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=320):
+                        chatbot = gr.Chatbot(label="Conversation", height=480,
+                                             buttons=["copy"], feedback_options=("Like", "Dislike"),
+                                             elem_id="kb-chat")
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="Ask a question…", show_label=False,
+                                             scale=5, elem_id="kb-question", max_length=s.max_question_chars)
+                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-send")
+                        with gr.Row():
+                            clear = gr.Button("Clear chat", size="sm", elem_id="kb-clear")
+                        gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                        gr.Markdown(f"<small>Backend: **{s.backend}** · model: "
+                                    f"**{self.assistant.chat and getattr(self.assistant.chat, 'model_name', s.model) or 'none (extractive)'}** · "
+                                    f"k = {s.k} · embeddings: {s.embedding}</small>")
+                    with gr.Column(scale=2, min_width=300):
+                        sources = gr.HTML("<div class='kb-sources'><h3>Sources</h3><p>Sources appear "
+                                          "here as soon as they are found.</p></div>", elem_id="kb-sources")
+                last = gr.Textbox(visible=False)
+                submit = [box, chatbot]
+                send.click(self.chat, submit, [chatbot, sources, last], api_name=False).then(
+                    lambda: "", None, box, api_name=False)
+                box.submit(self.chat, submit, [chatbot, sources, last], api_name=False).then(
+                    lambda: "", None, box, api_name=False)
+                clear.click(lambda: ([], "", ""), None, [chatbot, sources, last], api_name=False)
+                chatbot.like(self.feedback, [last], None, api_name=False)
+
+            with gr.Tab("Documents"):
+                policy = upload_policy()
+                table = gr.Dataframe(self.documents_table, headers=["title", "source", "language", "date", "chunks"],
+                                     interactive=False, label="Ingested documents", elem_id="kb-docs")
+                with gr.Group(visible=policy != "off"):
+                    password = gr.Textbox(label="Admin password", type="password",
+                                          visible=policy == "password")
+                    files = gr.File(label="Add documents (.txt .md .pdf .html .docx)", file_count="multiple",
+                                    file_types=[".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"],
+                                    elem_id="kb-upload")
+                    upload_btn = gr.Button("Ingest files", variant="primary", elem_id="kb-ingest")
+                    results = gr.Dataframe(headers=["file", "result", "reason"], interactive=False,
+                                           label="Upload results", elem_id="kb-upload-results")
+                    with gr.Row():
+                        choice = gr.Dropdown(self._source_ids(), label="Remove a document")
+                        remove_btn = gr.Button("Remove", variant="stop")
+                if policy == "off":
+                    gr.Markdown("Uploads and removals are disabled on this deployment.")
+                else:
+                    upload_btn.click(self.upload, [files, password], [results, table, choice],
+                                     api_name=False)
+                    remove_btn.click(self.remove, [choice, password], [table, choice], api_name=False)
+
+            with gr.Tab("Evaluation"):
+                found = self.eval_dir()
+                if found is None:
+                    gr.Markdown("No evaluation report yet. Run `kenbron eval --questions "
+                                f"eval/questions.dev.jsonl --out {s.data_dir / 'eval'}`.")
+                else:
+                    gr.Markdown((found / "report.md").read_text(encoding="utf-8").split("## Failures")[0])
+                    pngs = sorted(found.glob("*.png"))
+                    if pngs:
+                        gr.Gallery([str(p) for p in pngs], columns=3, label="Charts", height="auto")
+
+            gr.api(self.api_ask, api_name="ask")
+        return demo
+
+
+def build_app(settings: Settings | None = None, assistant: Assistant | None = None) -> gr.Blocks:
+    assistant = assistant or Assistant(settings or Settings.from_env())
+    ensure_corpus(assistant)
+    return KenbronUI(assistant).build()
+
+
+def ensure_corpus(assistant: Assistant) -> None:
+    """Spaces disks are not persistent: ingest the bundled corpus when the store is empty."""
+    if not assistant.kb.documents() and BUNDLED_CORPUS.is_dir():
+        report = assistant.kb.ingest([BUNDLED_CORPUS])
+        print(f"ingested the bundled corpus: {len(report.added)} documents")
+
+
+def launch(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:
+    settings = settings or Settings.from_env()
+    demo = build_app(settings)
+    auth = None
+    if os.environ.get("KENBRON_USERNAME") and os.environ.get("KENBRON_PASSWORD"):
+        auth = (os.environ["KENBRON_USERNAME"], os.environ["KENBRON_PASSWORD"])
+    eval_dir = settings.data_dir / "eval"
+    demo.queue(default_concurrency_limit=4, max_size=64).launch(
+        server_name=host or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        ssr_mode=False, auth=auth, show_error=True, css=CSS,
+        allowed_paths=[str(eval_dir), str(REPO_ROOT / "eval" / "report")],
+    )
