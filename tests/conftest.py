@@ -109,3 +109,45 @@ def docs_dir(tmp_path) -> Path:
     for name in ("001_be6fdfb56eccf482.txt", "003_aa336149584e727f.txt"):
         shutil.copy(CORPUS / name, folder / name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def corpus_data_dir(tmp_path_factory) -> Path:
+    """The bundled corpus ingested once with the default embeddings (copy it before writing)."""
+    data = tmp_path_factory.mktemp("corpus-kb")
+    env = dict(os.environ, KENBRON_DATA_DIR=str(data))
+    env.pop("KENBRON_EMBEDDING", None)
+    subprocess.run([str(BIN / "kenbron"), "ingest", str(CORPUS)], env=env, check=True,
+                   capture_output=True, timeout=900)
+    return data
+
+
+def start_app(data_dir: Path, log_path: Path, **env_extra: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ, KENBRON_DATA_DIR=str(data_dir), GRADIO_SERVER_NAME="127.0.0.1",
+               GRADIO_SERVER_PORT=str(port), **env_extra)
+    env.pop("KENBRON_EMBEDDING", None)
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen([str(BIN / "kenbron"), "serve"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + "/", timeout=180, process=proc)
+    return proc, url
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def extractive_app(corpus_data_dir, tmp_path_factory):
+    """A running `kenbron serve` on a copy of the corpus store, extractive backend."""
+    data = tmp_path_factory.mktemp("app-data")
+    shutil.copytree(corpus_data_dir, data, dirs_exist_ok=True)
+    proc, url = start_app(data, data / "serve.log", KENBRON_LLM="extractive", KENBRON_UPLOADS="open")
+    yield url
+    stop(proc)

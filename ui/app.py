@@ -26,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from assistant.chain import Assistant, QuestionError  # noqa: E402
+from assistant.llm import model_label  # noqa: E402
 from assistant.settings import BUNDLED_CORPUS, REPO_ROOT, Settings  # noqa: E402
 from ui.render import answer_markdown, sources_html  # noqa: E402
 
@@ -155,7 +156,8 @@ class KenbronUI:
             if not expected or not hmac.compare_digest(password or "", expected):
                 raise gr.Error("Wrong or missing admin password.")
 
-    def upload(self, files: list[str] | None, password: str, progress=gr.Progress()):
+    def upload(self, files: list[str] | None, password: str,
+               progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
         self._allowed(password)
         if not files:
             raise gr.Error("Choose one or more files first.")
@@ -226,9 +228,10 @@ class KenbronUI:
                         with gr.Row():
                             clear = gr.Button("Clear chat", size="sm", elem_id="kb-clear")
                         gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                        gr.Markdown(f"<small>Backend: **{s.backend}** · model: "
-                                    f"**{self.assistant.chat and getattr(self.assistant.chat, 'model_name', s.model) or 'none (extractive)'}** · "
-                                    f"k = {s.k} · embeddings: {s.embedding}</small>")
+                        model = model_label(s, self.assistant.chat)
+                        gr.Markdown(f"<small>Backend: **{s.backend}** · model: **{model}** · "
+                                    f"k = {s.k} · embeddings: {s.embedding}</small>",
+                                    elem_id="kb-settings")
                     with gr.Column(scale=2, min_width=300):
                         sources = gr.HTML("<div class='kb-sources'><h3>Sources</h3><p>Sources appear "
                                           "here as soon as they are found.</p></div>", elem_id="kb-sources")
@@ -243,8 +246,9 @@ class KenbronUI:
 
             with gr.Tab("Documents"):
                 policy = upload_policy()
-                table = gr.Dataframe(self.documents_table, headers=["title", "source", "language", "date", "chunks"],
-                                     interactive=False, label="Ingested documents", elem_id="kb-docs")
+                table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
+                                     headers=["title", "source", "language", "date", "chunks"],
+                                     label="Ingested documents")
                 with gr.Group(visible=policy != "off"):
                     password = gr.Textbox(label="Admin password", type="password",
                                           visible=policy == "password")
@@ -275,6 +279,7 @@ class KenbronUI:
                     if pngs:
                         gr.Gallery([str(p) for p in pngs], columns=3, label="Charts", height="auto")
 
+            demo.load(self.documents_table, None, table, api_name=False)
             gr.api(self.api_ask, api_name="ask")
         return demo
 

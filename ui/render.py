@@ -28,7 +28,8 @@ def sources_html(answer: Answer | None, hits: list[ScoredChunk], document_text) 
     language = answer.language if answer else "en"
     title = escape(message(language, "sources"))
     if answer is not None and answer.abstained:
-        return f"<div class='kb-sources'><h3>{title}</h3><p class='kb-abstain'>{escape(answer.text)}</p></div>"
+        return (f"<div class='kb-sources'><h3>{title}</h3>"
+                f"<p class='kb-abstain'>{escape(answer.text)}</p></div>")
     parts = [f"<div class='kb-sources'><h3>{title}</h3>"]
     if answer is not None and answer.citations:
         for c in answer.citations:

@@ -1,0 +1,76 @@
+"""The running app driven through its `/ask` API with gradio_client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gradio_client import Client
+
+from tests.conftest import start_app, stop
+
+DUTCH_ABOUT_FRENCH = "Welke maatregelen heeft OpenAI onlangs genomen om tieners te beschermen?"
+
+
+def test_ask_returns_answer_json(extractive_app):
+    client = Client(extractive_app, verbose=False)
+    result = client.predict("Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?", "[]",
+                            api_name="/ask")
+    assert result["abstained"] is False
+    assert result["language"] == "fr"
+    assert result["citations"], result
+    cited = result["citations"][0]
+    assert cited["source"] == "001_be6fdfb56eccf482.txt"
+    assert cited["quote"] and cited["end"] > cited["start"]
+    assert cited["chunk_id"] in result["context_chunk_ids"]
+
+
+def test_unanswerable_question_abstains(extractive_app):
+    client = Client(extractive_app, verbose=False)
+    result = client.predict("Wie is de CEO van Anthropic?", "[]", api_name="/ask")
+    assert result["abstained"] is True
+    assert result["citations"] == []
+    assert "niet in de documenten" in result["answer"]
+
+
+def test_bad_input_is_a_clear_error(extractive_app):
+    client = Client(extractive_app, verbose=False)
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", "[]", api_name="/ask")
+    with pytest.raises(Exception, match="limit"):
+        client.predict("waarom " * 1000, "[]", api_name="/ask")
+    with pytest.raises(Exception, match="JSON"):
+        client.predict("Wat is Sora?", "{not json", api_name="/ask")
+
+
+def test_follow_up_uses_history(extractive_app):
+    client = Client(extractive_app, verbose=False)
+    history = json.dumps([["Hoeveel seconden audio kan genoeg zijn voor een overtuigende deepfake?",
+                           "Een audioclip van 10 seconden [1]"]])
+    result = client.predict("En welk percentage van die content is seksueel?", history, api_name="/ask")
+    assert result["standalone_question"].startswith("Hoeveel seconden audio")
+    assert any("96%" in c["quote"] for c in result["citations"]), result["answer"]
+
+
+@pytest.mark.llm
+def test_dutch_question_about_french_document_local_model(corpus_data_dir, tmp_path):
+    """With the local model: a Dutch answer, citing the French source."""
+    import shutil
+
+    from vectorstore.language import detect_question_language
+
+    data = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data)
+    proc, url = start_app(data, tmp_path / "serve.log", KENBRON_LLM="local")
+    try:
+        client = Client(url, verbose=False)
+        result = client.predict(DUTCH_ABOUT_FRENCH, "[]", api_name="/ask")
+        assert result["error"] is None
+        assert result["abstained"] is False, result["answer"]
+        assert detect_question_language(result["answer"]) == "nl", result["answer"]
+        assert any(c["source"] == "001_be6fdfb56eccf482.txt" for c in result["citations"])
+        abstain = client.predict("Wat kost een abonnement op ChatGPT Plus per maand?", "[]",
+                                 api_name="/ask")
+        assert abstain["abstained"] is True
+    finally:
+        stop(proc)
