@@ -1,0 +1,87 @@
+"""The app in headless Chromium (Playwright with Debian's chromium; never `playwright install`)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (scripts/test installs the Debian package)")
+    ARTEFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _ask(page, question: str) -> None:
+    page.locator("#kb-question textarea").fill(question)
+    page.locator("#kb-send").click()
+
+
+def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(extractive_app)
+    _ask(page, "Hoeveel seconden audio kan genoeg zijn voor een overtuigende deepfake?")
+    bot = page.locator("#kb-chat .message.bot, #kb-chat [data-testid='bot']").last
+    expect(bot).to_contain_text("[1]", timeout=120_000)
+    sources = page.locator("#kb-sources")
+    expect(sources.locator("mark").first).to_contain_text("10 seconden", timeout=30_000)
+    # open (toggle) a citation and read its highlighted passage
+    summary = sources.locator("details summary").first
+    summary.click()
+    summary.click()
+    expect(sources.locator("details").first).to_have_attribute("open", "")
+    page.screenshot(path=str(ARTEFACTS / "chat-desktop.png"), full_page=True)
+
+    # documents tab: upload a file (with HTML inside) and see it listed
+    hostile = tmp_path / "verslag_xss.md"
+    hostile.write_text(
+        "---\ntitle: Verslag <b>vet</b>\n---\n"
+        "De gemeente Zwartewaal opent een nieuwe veerpont. <img src=x onerror=alert(1)> "
+        "<script>alert(2)</script> De veerpont vaart elk halfuur naar Brielle.\n",
+        encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#kb-upload input[type=file]").set_input_files(str(hostile))
+    page.locator("#kb-ingest").click()
+    expect(page.locator("#kb-upload-results")).to_contain_text("added", timeout=180_000)
+    expect(page.locator("#kb-docs")).to_contain_text("verslag_xss.md", timeout=30_000)
+    page.screenshot(path=str(ARTEFACTS / "documents-desktop.png"), full_page=True)
+
+    # the hostile text is shown as text, never run
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "Hoe vaak vaart de veerpont van Zwartewaal naar Brielle?")
+    expect(page.locator("#kb-sources")).to_contain_text("onerror=alert(1)", timeout=120_000)
+    assert page.locator("#kb-sources img").count() == 0
+    assert page.locator("#kb-sources script").count() == 0
+    assert dialogs == []
+    page.screenshot(path=str(ARTEFACTS / "xss-as-text.png"), full_page=True)
+    page.close()
+
+
+def test_phone_viewport(browser, extractive_app):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page.goto(extractive_app)
+    _ask(page, "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    expect(page.locator("#kb-sources mark").first).to_be_visible(timeout=120_000)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"page scrolls sideways on a phone ({width}px)"
+    page.screenshot(path=str(ARTEFACTS / "chat-phone.png"), full_page=True)
+    page.close()
