@@ -72,7 +72,9 @@ def strip_markers(text: str) -> str:
 
 
 def _key_tokens(text: str) -> set[str]:
-    return {t.lower().replace(",", ".") for t in KEY_TOKEN.findall(text)}
+    """Numbers and names; a capitalised first word is just the start of the sentence."""
+    tokens = [m for m in KEY_TOKEN.finditer(text) if m.start() > 0 or not m.group(0).istitle()]
+    return {m.group(0).lower().replace(",", ".") for m in tokens}
 
 
 def _lexical_support(claim: str, passage: str) -> float:
@@ -123,9 +125,10 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
                 removed.append({"n": n, "sentence": claim.text,
                                 "reason": f"no source [{n}] was given to the model"})
                 continue
-            score, (quote, qs, qe) = max(
-                (max(float(claim_vec[claim.text] @ passage_vec[(n, i)]),
-                     _lexical_support(claim.text, passages[n][i][0])), passages[n][i])
+            # best support; among equals the semantically closest sentence is the quote
+            score, _, (quote, qs, qe) = max(
+                (max(semantic := float(claim_vec[claim.text] @ passage_vec[(n, i)]),
+                     _lexical_support(claim.text, passages[n][i][0])), semantic, passages[n][i])
                 for i in range(len(passages[n]))
             )
             if score < threshold:

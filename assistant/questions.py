@@ -76,7 +76,7 @@ def load_questions(path: str | Path) -> list[Question]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{path}, line {number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -1,0 +1,55 @@
+"""End to end through a real `llama_cpp.server` with the local model, via the openai client path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.chain import Assistant
+from assistant.settings import Settings
+from tests.conftest import free_port, stop, wait_for_http
+from vectorstore.language import detect_question_language
+
+pytestmark = pytest.mark.llm
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    settings = Settings.from_env()
+    if not settings.model_path.is_file():
+        pytest.fail(f"local model missing at {settings.model_path}; run scripts/setup")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("llama") / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(settings.model_path),
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
+        stdout=log, stderr=subprocess.STDOUT)
+    wait_for_http(f"http://127.0.0.1:{port}/v1/models", timeout=180, process=proc)
+    yield f"http://127.0.0.1:{port}/v1"
+    stop(proc)
+    log.close()
+
+
+def test_compatible_backend_answers_with_citations(llama_server, corpus_data_dir):
+    settings = Settings.from_env(backend="compatible", openai_base_url=llama_server,
+                                 data_dir=str(corpus_data_dir), translate_queries="off")
+    answer = Assistant(settings).ask("Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    assert answer.error is None
+    assert not answer.abstained, answer.text
+    assert any(c.source == "001_be6fdfb56eccf482.txt" for c in answer.citations)
+    assert "milliard" in answer.text.lower() or "1" in answer.text
+    assert detect_question_language(answer.text) == "fr"
+
+
+def test_unreachable_server_is_a_clear_error(corpus_data_dir):
+    port = free_port()
+    settings = Settings.from_env(backend="compatible", openai_base_url=f"http://127.0.0.1:{port}/v1",
+                                 data_dir=str(corpus_data_dir), llm_timeout_s=5.0,
+                                 openai_api_key="sk-test-secret", translate_queries="off")
+    answer = Assistant(settings).ask("Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    assert answer.error and "unreachable" in answer.error
+    assert "sk-test-secret" not in answer.error + answer.text
+    assert os.environ.get("OPENAI_API_KEY", "x") not in answer.text

@@ -1,0 +1,128 @@
+"""Metrics on hand-built cases, recomputation from results.jsonl, strict question files, RAGAS."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.evaluation import markdown_report, ragas_samples, write_outputs
+from assistant.metrics import build_report, compute_metrics, hit_rank, normalise
+from assistant.questions import QuestionSetError, load_questions
+
+
+def record(**kw):
+    base = {
+        "id": "q", "question": "Hoeveel?", "question_language": "nl", "category": "fact",
+        "answerable": True, "sources": ["a.txt"], "evidence": ["negen doden"],
+        "must_include": [["9", "negen"]], "reference_answer": "Negen.",
+        "retrieved": [], "context_chunk_ids": [], "answer": "", "citations": [],
+        "abstained": False, "language": "nl", "timings": {"retrieval_ms": 10, "total_ms": 100},
+        "error": None,
+    }
+    base.update(kw)
+    return base
+
+
+def chunks(*texts, source="a.txt"):
+    return [{"rank": i + 1, "source": source, "chunk_id": f"c{i}", "text": t}
+            for i, t in enumerate(texts)]
+
+
+def test_hit_at_rank_three_gives_mrr_one_third():
+    r = record(retrieved=chunks("niets", "nog niets", "Er vielen “negen   doden” volgens het rapport"))
+    assert hit_rank(r, 5) == 3
+    m = compute_metrics([r], 5)
+    assert m["mrr"] == pytest.approx(1 / 3, abs=1e-4)
+    assert m["hit@1"] == 0.0 and m["hit@k"] == 1.0
+    assert compute_metrics([r], 2)["hit@k"] == 0.0
+
+
+def test_normalisation():
+    assert normalise("L’Autopilot  de\u00a0Tesla") == "l'autopilot de tesla"
+
+
+def test_invented_citation_lowers_precision():
+    good = {"n": 1, "source": "a.txt", "chunk_id": "c0"}
+    invented = {"n": 7, "source": "a.txt", "chunk_id": "zz"}
+    wrong_source = {"n": 2, "source": "b.txt", "chunk_id": "c1"}
+    r = record(context_chunk_ids=["c0", "c1"], citations=[good, invented, wrong_source],
+               answer="Negen doden [1][7][2]")
+    m = compute_metrics([r], 5)
+    assert m["citation_precision"] == pytest.approx(1 / 3, abs=1e-4)
+    assert m["citation_recall"] == 1.0
+    assert m["answer_accuracy"] == 1.0
+
+
+def test_abstention_counts():
+    unanswerable = record(answerable=False, category="unanswerable", sources=[], evidence=[],
+                          must_include=[], abstained=True, answer="Dat staat niet in de documenten.")
+    wrong = record(abstained=True, answer="Dat staat niet in de documenten.")
+    m = compute_metrics([unanswerable, wrong], 5)
+    assert m["abstention_unanswerable"] == 1.0
+    assert m["wrong_abstention"] == 1.0
+    assert m["answer_accuracy"] == 0.0
+    only_unanswerable = compute_metrics([unanswerable], 5)
+    assert only_unanswerable["hit@1"] is None and only_unanswerable["wrong_abstention"] is None
+
+
+def test_answer_in_wrong_language_is_reported():
+    r = record(answer="The article linked the assistant to nine deaths according to Musk.")
+    assert compute_metrics([r], 5)["answer_language_ok"] == 0.0
+    ok = record(answer="Het artikel koppelde de assistent volgens Musk aan negen doden.")
+    assert compute_metrics([ok], 5)["answer_language_ok"] == 1.0
+
+
+def test_report_recomputes_from_results_file(tmp_path):
+    records = [
+        record(id="a", retrieved=chunks("negen doden"), answer="Negen [1]", context_chunk_ids=["c0"],
+               citations=[{"n": 1, "source": "a.txt", "chunk_id": "c0"}]),
+        record(id="b", question_language="en", category="cross_lingual",
+               retrieved=chunks("x", "negen doden"), answer="Nine [2]", language="en",
+               context_chunk_ids=["c0", "c1"], citations=[{"n": 2, "source": "a.txt", "chunk_id": "c1"}]),
+        record(id="c", answerable=False, category="unanswerable", sources=[], evidence=[],
+               must_include=[], abstained=True, answer="The documents don't say.", language="en",
+               question_language="en"),
+    ]
+    config = {"version": "t", "backend": "x", "embedding": "e", "k": 5, "chunking": "c"}
+    report = build_report(records, 5, config)
+    write_outputs(tmp_path, records, report)
+    reread = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    recomputed = build_report(reread, 5, config)
+    assert recomputed == json.loads((tmp_path / "report.json").read_text())
+    assert report["overall"]["mrr"] == pytest.approx(0.75)
+    assert report["by_language"]["en"]["questions"] == 2
+    assert "### c" not in markdown_report(report, records)  # correct abstention is no failure
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"id": "x", "question": "q"', "line 2: not valid JSON"),
+    ('{"id": "x", "question": "q", "language": "nl", "category": "fact", "answerable": true, '
+     '"colour": 1}', "line 2: unknown field(s) colour"),
+    ('{"id": "x", "question": "q", "language": "nl", "category": "fact"}',
+     "line 2: missing required field(s) answerable"),
+    ('{"id": "x", "question": "q", "language": "de", "category": "fact", "answerable": true}',
+     "line 2: language"),
+])
+def test_bad_question_files_name_the_line(tmp_path, line, message):
+    good = '{"id": "ok", "question": "q", "language": "nl", "category": "fact", "answerable": true}'
+    path = tmp_path / "q.jsonl"
+    path.write_text(good + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_questions(path)
+
+
+def test_ragas_export_loads_and_scores(tmp_path):
+    ragas = pytest.importorskip("ragas")
+    from ragas import EvaluationDataset
+    from ragas.metrics import NonLLMContextRecall
+
+    records = [record(retrieved=chunks("Er vielen negen doden volgens het rapport."),
+                      answer="Negen doden [1]", reference_answer="Negen doden.",
+                      evidence=["Er vielen negen doden volgens het rapport."])]
+    samples = ragas_samples(records)
+    dataset = EvaluationDataset.from_list(samples)
+    metric = NonLLMContextRecall()
+    score = metric.single_turn_score(dataset.samples[0])
+    assert score == pytest.approx(1.0)
+    assert ragas.__version__
