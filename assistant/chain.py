@@ -28,7 +28,7 @@ from assistant.evidence import missing_key_terms
 from assistant.extractive import extract_answer
 from assistant.llm import LLMError, describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
-from vectorstore.chunking import split_units
+from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_question_language
 
@@ -127,7 +127,7 @@ class Assistant:
         budget = self.settings.excerpt_sentences
         if budget <= 0:
             return [hit.chunk.text for hit in hits]
-        units = [[(u.start, u.end) for u in split_units(h.chunk.text, 10_000)] for h in hits]
+        units = [sentence_spans(h.chunk.text) for h in hits]
         flat = [(i, j) for i, spans in enumerate(units) for j in range(len(spans))]
         texts = [hits[i].chunk.text[slice(*units[i][j])] for i, j in flat]
         vectors = self.embed([question, *texts])

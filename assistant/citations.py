@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Citation
-from vectorstore.chunking import split_units
+from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -96,8 +96,7 @@ class Verification:
 
 def _sentences_of(hit: ScoredChunk) -> list[tuple[str, int, int]]:
     text = hit.chunk.text
-    units = split_units(text, max_tokens=10_000) or []
-    spans = [(text[u.start:u.end], u.start, u.end) for u in units]
+    spans = [(text[s:e], s, e) for s, e in sentence_spans(text)]
     return spans or [(text, 0, len(text))]
 
 

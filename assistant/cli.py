@@ -194,21 +194,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        assistant = Assistant(settings)
-        if args.json:
-            answer = assistant.ask(args.question)
-        else:
-            answer = None
-            for event in assistant.stream(args.question):
-                if event.kind == "token" and settings.backend != "extractive":
-                    pass  # printed whole after verification: markers may still be removed
-                elif event.kind == "answer":
-                    answer = event.data
+        # printed whole, after verification: unsupported markers may still be removed
+        answer = Assistant(settings).ask(args.question)
     except QuestionError as exc:
         raise CliError(str(exc), status=2) from exc
     except LLMError as exc:
         raise CliError(str(exc)) from exc
-    assert answer is not None
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 1 if answer.error else 0
@@ -236,7 +227,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         run_questions,
         write_outputs,
     )
-    from assistant.llm import LLMError
+    from assistant.llm import LLMError, model_label
     from assistant.metrics import build_report
     from assistant.questions import QuestionSetError, load_questions
 
@@ -258,7 +249,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     with tqdm(total=len(questions), unit="question", desc="eval", file=sys.stderr) as bar:
         records = run_questions(assistant, questions, settings.k,
                                 progress=lambda done, total: bar.update(done - bar.n))
-    report = build_report(records, settings.k, config_of(settings, __version__))
+    report = build_report(records, settings.k,
+                          config_of(settings, model_label(settings, assistant.chat), __version__))
     comparison = compare(report, old) if old else None
     if args.out:
         write_outputs(args.out, records, report, comparison)

@@ -61,15 +61,11 @@ def run_questions(assistant, questions: Sequence[Question], k: int,
     return records
 
 
-def config_of(settings, version: str) -> dict[str, Any]:
-    from assistant.llm import model_label
-
+def config_of(settings, model: str, version: str) -> dict[str, Any]:
     return {
         "version": version,
         "backend": settings.backend,
-        "model": model_label(settings, None) if settings.backend == "extractive"
-        else (settings.model or (Path(settings.model_path).name if settings.backend == "local"
-                                 else settings.backend)),
+        "model": model,
         "embedding": settings.embedding,
         "k": settings.k,
         "chunking": f"{settings.chunk_tokens} tokens, overlap {settings.chunk_overlap}",

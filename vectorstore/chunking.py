@@ -46,6 +46,12 @@ def split_units(text: str, max_tokens: int) -> list[_Unit]:
     return units
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every sentence of `text`, however long: verification, excerpts and the
+    sentence index all work on whole sentences."""
+    return [(u.start, u.end) for u in split_units(text, max_tokens=10_000)]
+
+
 def _paragraphs(text: str) -> list[tuple[int, int]]:
     spans, pos = [], 0
     for match in _PARAGRAPH_BREAK.finditer(text):

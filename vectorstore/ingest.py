@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vectorstore.chunking import chunk_document, split_units
+from vectorstore.chunking import chunk_document, sentence_spans
 from vectorstore.documents import Chunk, SourceDocument
 from vectorstore.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
 from vectorstore.store import ChunkStore, DocumentRecord
@@ -168,8 +168,7 @@ def ingest_document(
 
 def chunk_sentences(chunk: Chunk, min_words: int = 3) -> list[str]:
     """The sentences of a chunk worth a vector of their own (datelines and stubs are not)."""
-    units = split_units(chunk.text, max_tokens=10_000)
-    texts = [chunk.text[u.start : u.end] for u in units]
+    texts = [chunk.text[s:e] for s, e in sentence_spans(chunk.text)]
     return [t for t in texts if len(t.split()) >= min_words]
 
 

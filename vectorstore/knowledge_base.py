@@ -14,6 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -57,6 +58,8 @@ class KnowledgeBase:
         key = hashlib.sha1(f"{where}|{config.collection}".encode()).hexdigest()[:12]
         self._lexical_path = config.data_dir / "lexical" / f"{config.collection}-{key}.pkl"
         self._lock = threading.RLock()
+        # search, then best_sentences for the same question: embed the question once
+        self._embed_query = lru_cache(maxsize=64)(self.embeddings.embed_query)
         self._lexical: BM25Index | None = None
         self._lexical_generation: str | None = None
 
@@ -145,7 +148,7 @@ class KnowledgeBase:
 
     def _dense_rankings(self, query: str, n: int) -> dict[str, list[ScoredChunk]]:
         """Chunk-level and best-sentence rankings, from one query embedding."""
-        vector = self.embeddings.embed_query(query)
+        vector = self._embed_query(query)
         return {
             name: [ScoredChunk(c, s, rank=i + 1, ranks={name: i + 1})
                    for i, (c, s) in enumerate(hits)]
@@ -156,7 +159,7 @@ class KnowledgeBase:
     def best_sentences(self, query: str, hits: list[ScoredChunk], n: int = 12
                        ) -> list[tuple[str, str, float]]:
         """The stored sentences of `hits` most similar to `query`: (text, chunk id, cosine)."""
-        vector = self.embeddings.embed_query(query)
+        vector = self._embed_query(query)
         return self.store.sentences_in(vector, [h.chunk.chunk_id for h in hits], n)
 
     def lexical(self, query: str, n: int, language: str | None = None) -> list[ScoredChunk]:
