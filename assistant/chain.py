@@ -26,7 +26,7 @@ from assistant.answer import Answer, Citation
 from assistant.citations import strip_markers, verify_citations
 from assistant.evidence import missing_key_terms
 from assistant.extractive import extract_answer
-from assistant.llm import LLMError, describe_error, make_chat_model, model_label
+from assistant.llm import describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
@@ -198,9 +198,7 @@ class Assistant:
             answer.standalone_question = standalone
             extra = self.translations(standalone, language)
             hits = self.kb.search(standalone, k, language=language, extra_queries=extra)
-        except (LLMError, QuestionError):
-            raise
-        except Exception as exc:  # the store or the model failed before any answer
+        except Exception as exc:  # the store or the model (condense, translate) failed
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
         answer.retrieved = hits
