@@ -110,6 +110,7 @@ def test_interrupted_ingest_is_invisible_then_completed(make_kb, docs_dir, monke
         f"Paragraaf {i}. Het waterschap meet het peil van kanaal {i} elke ochtend opnieuw."
         for i in range(200)), encoding="utf-8")
     monkeypatch.setattr(store, "write_chunks", dying_write)
+    monkeypatch.setattr("vectorstore.ingest.WRITE_BATCH_CHUNKS", 16)
     with pytest.raises(KeyboardInterrupt):
         kb.ingest([big])
     monkeypatch.undo()

@@ -183,5 +183,10 @@ def make_chunk_id(source_id: str, doc_hash: str, position: int) -> str:
     The document's content hash is part of the id, so a changed document's chunks never collide
     with the old version's — which lets an update add the new chunks before deleting the old.
     """
-    digest = hashlib.sha1(f"{source_id}\0{doc_hash}".encode()).hexdigest()[:16]
-    return f"{digest}-{position:05d}"
+    return f"{version_key(source_id, doc_hash)}-{position:05d}"
+
+
+def version_key(source_id: str, doc_hash: str) -> str:
+    """The prefix shared by all chunk ids of one document version (before the first '-'): search
+    tells published chunks from leftovers by id alone, without fetching metadata."""
+    return hashlib.sha1(f"{source_id}\0{doc_hash}".encode()).hexdigest()[:16]

@@ -13,7 +13,7 @@ import hashlib
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -144,17 +144,11 @@ class KnowledgeBase:
     # --- search ------------------------------------------------------------------------------
 
     def dense(self, query: str, n: int) -> list[ScoredChunk]:
-        return self._dense_rankings(query, n)["dense"]
+        return self._scored(self.store.nearest_chunks(self._embed_query(query), n), "dense")
 
-    def _dense_rankings(self, query: str, n: int) -> dict[str, list[ScoredChunk]]:
-        """Chunk-level and best-sentence rankings, from one query embedding."""
-        vector = self._embed_query(query)
-        return {
-            name: [ScoredChunk(c, s, rank=i + 1, ranks={name: i + 1})
-                   for i, (c, s) in enumerate(hits)]
-            for name, hits in (("dense", self.store.dense_search(vector, n)),
-                               ("sentence", self.store.sentence_search(vector, n)))
-        }
+    def lexical(self, query: str, n: int, language: str | None = None) -> list[ScoredChunk]:
+        self.sync_lexical()
+        return self._scored(self._lexical_ids(query, n, language), "bm25")
 
     def best_sentences(self, query: str, hits: list[ScoredChunk], n: int = 12
                        ) -> list[tuple[str, str, float]]:
@@ -162,33 +156,49 @@ class KnowledgeBase:
         vector = self._embed_query(query)
         return self.store.sentences_in(vector, [h.chunk.chunk_id for h in hits], n)
 
-    def lexical(self, query: str, n: int, language: str | None = None) -> list[ScoredChunk]:
+    def _lexical_ids(self, query: str, n: int, language: str | None) -> dict[str, float]:
+        """BM25 ranking from the in-memory index (callers sync it with the store first)."""
+        terms = analyse_query(query, language or detect_question_language(query))
         with self._lock:
-            self.sync_lexical()
-            terms = analyse_query(query, language or detect_question_language(query))
-            hits = self._lexical_index().search(terms, n)
-        chunks = self.store.get_chunks(cid for cid, _ in hits)
-        return [ScoredChunk(chunks[cid], score, rank=i + 1, ranks={"bm25": i + 1})
-                for i, (cid, score) in enumerate(hits) if cid in chunks]
+            return dict(self._lexical_index().search(terms, n))
+
+    def _scored(self, hits: dict[str, float], name: str) -> list[ScoredChunk]:
+        chunks = self.store.get_chunks(hits)
+        return [ScoredChunk(chunks[cid], score, rank=i + 1, ranks={name: i + 1},
+                            scores={name: score})
+                for i, (cid, score) in enumerate(hits.items()) if cid in chunks]
 
     def search(self, query: str, k: int = 5, language: str | None = None,
                extra_queries: list[str] | None = None) -> list[ScoredChunk]:
         """Hybrid search: dense and BM25 rankings fused by reciprocal rank fusion.
 
         `extra_queries` (e.g. translations of the question into the corpus languages) add their
-        own dense and lexical rankings to the fusion.
+        own dense and lexical rankings to the fusion. Rankings are fused on chunk ids; only the
+        k winners are fetched from Chroma, in one call.
         """
         query = query.strip()
         if not query:
             raise ValueError("the question is empty")
         depth = max(30, 4 * k)
-        rankings: list[tuple[str, list[ScoredChunk]]] = []
+        self.sync_lexical()
+        versions = self.store.published_versions()  # one registry read for every ranking
+        rankings: list[tuple[str, dict[str, float]]] = []
         for i, q in enumerate([query, *(extra_queries or [])]):
             suffix = "" if i == 0 else f"_{i}"
-            for name, hits in self._dense_rankings(q, depth).items():
-                rankings.append((f"{name}{suffix}", hits))
-            rankings.append((f"bm25{suffix}", self.lexical(q, depth, language if i == 0 else None)))
-        return fuse(rankings, k, self.config.rrf_k)
+            vector = self._embed_query(q)
+            rankings += [
+                (f"dense{suffix}", self.store.nearest_chunks(vector, depth, versions)),
+                (f"sentence{suffix}", self.store.nearest_by_sentence(vector, depth, versions)),
+                (f"bm25{suffix}", self._lexical_ids(q, depth, language if i == 0 else None)),
+            ]
+        fused = fuse(rankings, k, self.config.rrf_k)
+        chunks = self.store.get_chunks(hit.chunk_id for hit in fused)
+        out = []
+        for hit in fused:
+            if hit.chunk_id in chunks:
+                out.append(ScoredChunk(chunks[hit.chunk_id], hit.score, len(out) + 1, hit.ranks,
+                                       hit.scores))
+        return out
 
     def timed_search(self, query: str, k: int = 5, **kw) -> tuple[list[ScoredChunk], float]:
         t0 = time.perf_counter()
@@ -196,19 +206,22 @@ class KnowledgeBase:
         return hits, (time.perf_counter() - t0) * 1000
 
 
-def fuse(rankings: list[tuple[str, list[ScoredChunk]]], k: int,
-         rrf_k: int = RRF_K) -> list[ScoredChunk]:
-    """Reciprocal rank fusion: score = sum over rankings of 1 / (rrf_k + rank)."""
-    fused: dict[str, ScoredChunk] = {}
+@dataclass
+class FusedHit:
+    chunk_id: str
+    score: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def fuse(rankings: list[tuple[str, dict[str, float]]], k: int, rrf_k: int = RRF_K) -> list[FusedHit]:
+    """Reciprocal rank fusion of rankings given as {chunk id: score}, best first:
+    score = sum over rankings of 1 / (rrf_k + rank)."""
+    fused: dict[str, FusedHit] = {}
     for name, hits in rankings:
-        for rank, hit in enumerate(hits, start=1):
-            entry = fused.get(hit.chunk.chunk_id)
-            if entry is None:
-                entry = fused[hit.chunk.chunk_id] = ScoredChunk(hit.chunk, 0.0)
+        for rank, (chunk_id, score) in enumerate(hits.items(), start=1):
+            entry = fused.setdefault(chunk_id, FusedHit(chunk_id))
             entry.score += 1.0 / (rrf_k + rank)
             entry.ranks[name] = rank
-            entry.scores[name] = hit.score
-    ordered = sorted(fused.values(), key=lambda h: (-h.score, h.chunk.chunk_id))[:k]
-    for rank, hit in enumerate(ordered, start=1):
-        hit.rank = rank
-    return ordered
+            entry.scores[name] = score
+    return sorted(fused.values(), key=lambda h: (-h.score, h.chunk_id))[:k]

@@ -22,7 +22,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
+from vectorstore.chunking import version_key
 from vectorstore.documents import Chunk, SourceDocument
 from vectorstore.embeddings import embedding_name
 
@@ -119,7 +120,7 @@ class ChunkStore:
         # LangChain's view of the same collection, for callers that want a VectorStore
         self.vectorstore = Chroma(client=client, collection_name=collection,
                                   embedding_function=embeddings)
-        self._registry_cache: tuple[str, dict[str, DocumentRecord]] | None = None
+        self._registry_cache: tuple[str, dict[str, DocumentRecord], frozenset[str]] | None = None
 
     # --- registry ----------------------------------------------------------------------------
 
@@ -134,17 +135,25 @@ class ChunkStore:
 
     def documents(self) -> dict[str, DocumentRecord]:
         """Published documents by source id (cached until the generation changes)."""
+        return self._registry()[1]
+
+    def published_versions(self) -> frozenset[str]:
+        """Version keys (chunk id prefixes) of the published documents."""
+        return self._registry()[2]
+
+    def _registry(self) -> tuple[str, dict[str, DocumentRecord], frozenset[str]]:
         gen = self.generation()
         if self._registry_cache and self._registry_cache[0] == gen and gen:
-            return self._registry_cache[1]
+            return self._registry_cache
         got = self.registry.get(include=["metadatas"])
         docs = {}
         for rid, meta in zip(got["ids"], got["metadatas"], strict=True):
             if rid == _GENERATION_ID or not meta:
                 continue
             docs[rid] = _record_from_meta(rid, meta)
-        self._registry_cache = (gen, docs)
-        return docs
+        versions = frozenset(version_key(d.source_id, d.doc_hash) for d in docs.values())
+        self._registry_cache = (gen, docs, versions)
+        return self._registry_cache
 
     def document_text(self, source_id: str) -> str | None:
         got = self.registry.get(ids=[source_id], include=["documents"])
@@ -185,21 +194,31 @@ class ChunkStore:
                 metadatas=[c.metadata() for c in batch],
             )
 
-    def publish(self, doc: SourceDocument, n_chunks: int) -> None:
-        """Make a fully written document visible, then drop chunks of its older versions."""
-        meta = {
-            "title": doc.title, "language": doc.language, "doc_hash": doc.content_hash,
-            "chunks": n_chunks, "format": doc.format, "ingested_at": time.time(),
-            "date": doc.date, "description": doc.description, "path": doc.path,
-        }
-        self.registry.upsert(
-            ids=[doc.source_id], embeddings=[[1.0]], documents=[doc.text],
-            metadatas=[{k: v for k, v in meta.items() if v is not None}],
-        )
+    def publish(self, docs: list[tuple[SourceDocument, int]]) -> None:
+        """Make fully written documents (with their chunk counts) visible, then drop chunks of
+        their older versions."""
+        if not docs:
+            return
+        metas = []
+        for doc, n_chunks in docs:
+            meta = {
+                "title": doc.title, "language": doc.language, "doc_hash": doc.content_hash,
+                "chunks": n_chunks, "format": doc.format, "ingested_at": time.time(),
+                "date": doc.date, "description": doc.description, "path": doc.path,
+            }
+            metas.append({k: v for k, v in meta.items() if v is not None})
+        for i in range(0, len(docs), _WRITE_BATCH):
+            part = docs[i : i + _WRITE_BATCH]
+            self.registry.upsert(
+                ids=[doc.source_id for doc, _ in part], embeddings=[[1.0]] * len(part),
+                documents=[doc.text for doc, _ in part], metadatas=metas[i : i + _WRITE_BATCH])
         self._bump_generation()
-        stale = {"$and": [{"source_id": doc.source_id}, {"doc_hash": {"$ne": doc.content_hash}}]}
-        self.chunks.delete(where=stale)
-        self.sentences.delete(where=stale)
+        for i in range(0, len(docs), _WRITE_BATCH):
+            part = [doc for doc, _ in docs[i : i + _WRITE_BATCH]]
+            stale = {"$and": [{"source_id": {"$in": [d.source_id for d in part]}},
+                              {"doc_hash": {"$nin": [d.content_hash for d in part]}}]}
+            self.chunks.delete(where=stale)
+            self.sentences.delete(where=stale)
 
     def remove(self, source_id: str) -> int:
         """Unpublish a document and delete all its chunks; returns how many chunks went."""
@@ -254,18 +273,15 @@ class ChunkStore:
         return {i: Chunk.from_metadata(i, t, m) for i, t, m in
                 zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
 
-    def dense_search(self, vector: list[float], n: int) -> list[tuple[Chunk, float]]:
-        """Nearest published chunks with cosine similarity, best first."""
-        hits = self._nearest(self.chunks, vector, n, key=lambda cid, meta: cid)
-        chunks = self.get_chunks(hits)
-        return [(chunks[cid], score) for cid, score in hits.items() if cid in chunks]
+    def nearest_chunks(self, vector: list[float], n: int,
+                       versions: frozenset[str] | None = None) -> dict[str, float]:
+        """Nearest published chunks: chunk id -> cosine similarity, best first."""
+        return self._nearest(self.chunks, vector, n, versions)
 
-    def sentence_search(self, vector: list[float], n: int) -> list[tuple[Chunk, float]]:
-        """Published chunks ranked by their most similar sentence, best first."""
-        hits = self._nearest(self.sentences, vector, n,
-                             key=lambda sid, meta: str(meta.get("chunk_id")))
-        chunks = self.get_chunks(hits)
-        return [(chunks[cid], score) for cid, score in hits.items() if cid in chunks]
+    def nearest_by_sentence(self, vector: list[float], n: int,
+                            versions: frozenset[str] | None = None) -> dict[str, float]:
+        """Published chunks ranked by their most similar sentence: chunk id -> cosine, best first."""
+        return self._nearest(self.sentences, vector, n, versions)
 
     def sentences_in(self, vector: list[float], chunk_ids: list[str], n: int
                      ) -> list[tuple[str, str, float]]:
@@ -279,26 +295,27 @@ class ChunkStore:
                 zip(res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)]
 
     def _nearest(self, collection: Any, vector: list[float], n: int,
-                 key: Callable[[str, dict], str]) -> dict[str, float]:
-        """Best similarity per key (chunk id) over published entries, n keys, best first."""
-        docs = self.documents()
-        total = collection.count()
-        fetch = min(total, 2 * n + 16)
-        best: dict[str, float] = {}
-        while fetch:
-            res = collection.query(query_embeddings=[vector], n_results=fetch,
-                                   include=["metadatas", "distances"])
-            best = {}
-            for rid, meta, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0],
-                                       strict=True):
-                if self._published(docs, meta):
-                    k = key(rid, meta)
-                    best.setdefault(k, 1.0 - float(dist))  # results come best first
+                 versions: frozenset[str] | None = None) -> dict[str, float]:
+        """Best similarity per chunk over published entries, n chunks, best first.
+
+        Only distances are fetched: ids say which chunk (a sentence id is its chunk's id plus
+        `.sN`) and which document version (the id prefix) an entry belongs to, and fetching
+        metadata costs more than the nearest-neighbour search itself.
+        """
+        versions = self.published_versions() if versions is None else versions
+        fetch = 2 * n + 16
+        while True:
+            res = collection.query(query_embeddings=[vector], n_results=fetch, include=["distances"])
+            ids, distances = res["ids"][0], res["distances"][0]
+            best: dict[str, float] = {}
+            for rid, dist in zip(ids, distances, strict=True):
+                chunk_id = rid.split(".s", 1)[0]
+                if chunk_id.split("-", 1)[0] in versions:
+                    best.setdefault(chunk_id, 1.0 - float(dist))  # results come best first
             # unpublished leftovers or sibling sentences took slots: widen until n are found
-            if len(best) >= n or fetch >= total:
-                break
-            fetch = min(total, fetch * 2)
-        return dict(list(best.items())[:n])
+            if len(best) >= n or len(ids) < fetch:
+                return dict(list(best.items())[:n])
+            fetch *= 2
 
 
 def _record_from_meta(source_id: str, meta: dict[str, Any]) -> DocumentRecord:

@@ -1,0 +1,499 @@
+"""Kenbron's benchmark: ingestion, retrieval, memory and local-model latency at growing sizes.
+
+    .venv/bin/python benchmarks/run.py [--sizes 1000,10000,100000] [--server] [--llm] --out DIR
+
+Writes DIR/benchmark.json, DIR/benchmark.md (tables) and DIR/benchmark.png. Each collection size
+runs in a child process of its own so its peak memory is its own. How the synthetic collections
+are made, and why they are embedded with a hashing embedder, is in `benchmarks/synthetic.py`; the
+packaged neural embedders are measured on a sample (`embedders` in the JSON). Figures are medians
+or percentiles over many calls: these machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.metrics import percentile  # noqa: E402
+from benchmarks.synthetic import (  # noqa: E402
+    HashEmbeddings,
+    corpus_sentences,
+    extra_document,
+    make_collection,
+)
+
+BIN = Path(sys.executable).parent
+RETRIEVAL_DEPTH = 30  # what hybrid search asks of each retriever for k = 5
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def stats(samples_ms: list[float]) -> dict[str, float]:
+    return {"p50": round(percentile(samples_ms, 50), 2), "p95": round(percentile(samples_ms, 95), 2)}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def queries(n: int) -> list[str]:
+    """The dev set's questions, then corpus sentences shortened to question length."""
+    import random
+
+    out = [json.loads(line)["question"]
+           for line in (REPO / "eval" / "questions.dev.jsonl").read_text().splitlines() if line]
+    rng = random.Random(3)
+    pool = [s for sentences in corpus_sentences().values() for s in sentences]
+    while len(out) < n:
+        words = rng.choice(pool).split()
+        out.append(" ".join(words[: rng.randint(5, 12)]))
+    return out[:n]
+
+
+# --- one collection size, in a child process ---------------------------------------------------
+
+def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_queries: int) -> dict:
+    from vectorstore.chunking import chunk_document
+    from vectorstore.ingest import chunk_sentences, embedding_text
+    from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
+    from vectorstore.lexical import BM25Index
+    from vectorstore.loaders import load_file
+
+    files = sorted(Path(folder).glob("*.txt"))
+    emb = HashEmbeddings()
+    config = StoreConfig(data_dir=Path(data_dir), collection="bench", chroma_host=host,
+                         chroma_port=port, embedding=emb.name)
+    out: dict = {"documents": len(files)}
+
+    # the embedder alone, on exactly what the pipeline embeds (chunks and their sentences)
+    texts = []
+    for path in files:
+        for chunk in chunk_document(load_file(path)):
+            texts.append(embedding_text(chunk))
+            texts.extend(chunk_sentences(chunk))
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 32):
+        emb.embed_documents(texts[i : i + 32])
+    embed_s = time.perf_counter() - t0
+    del texts
+    emb.calls = 0
+
+    kb = KnowledgeBase(config, embeddings=emb)
+    t0 = time.perf_counter()
+    report = kb.ingest([folder])
+    ingest_s = time.perf_counter() - t0
+    n_chunks = kb.store.chunk_count()
+    out.update(
+        chunks=n_chunks,
+        sentences=kb.store.sentences.count(),
+        texts_embedded=emb.calls,
+        ingest_s=round(ingest_s, 2),
+        ingest_chunks_per_s=round(n_chunks / ingest_s, 1),
+        embed_only_chunks_per_s=round(n_chunks / embed_s, 1),
+        rejected=len(report.rejected),
+        peak_rss_mb=round(rss_mb(), 1),
+    )
+    out["pipeline_share_of_embedder"] = round(out["ingest_chunks_per_s"]
+                                              / out["embed_only_chunks_per_s"], 3)
+
+    # re-ingest of the unchanged collection: a fresh knowledge base, as after a restart
+    emb.calls = 0
+    kb = KnowledgeBase(config, embeddings=emb)
+    t0 = time.perf_counter()
+    kb.ingest([folder])
+    out["reingest_unchanged_s"] = round(time.perf_counter() - t0, 2)
+    out["reingest_texts_embedded"] = emb.calls
+
+    # one more document into the large collection; count documents the BM25 index re-analyses
+    added = {"n": 0}
+    original = BM25Index.add_document
+
+    def counting(self, *a, **kw):
+        added["n"] += 1
+        return original(self, *a, **kw)
+
+    BM25Index.add_document = counting  # type: ignore[method-assign]
+    extra = extra_document(Path(data_dir) / "extra")
+    t0 = time.perf_counter()
+    kb.ingest([extra])
+    out["add_one_doc_s"] = round(time.perf_counter() - t0, 3)
+    out["add_one_doc_lexical_documents_indexed"] = added["n"]
+    BM25Index.add_document = original  # type: ignore[method-assign]
+
+    # retrieval latency
+    qs = queries(n_queries)
+    vectors = [emb.embed_query(q) for q in qs]
+    for q in qs[:5]:  # warm caches (HNSW pages, BM25 posting arrays)
+        kb.search(q, 5)
+    timings: dict[str, list[float]] = {"chroma_raw": [], "dense": [], "bm25": [], "hybrid": []}
+
+    def timed(name: str, fn) -> None:
+        kb._embed_query.cache_clear()
+        t = time.perf_counter()
+        fn()
+        timings[name].append((time.perf_counter() - t) * 1000)
+
+    for q, v in zip(qs, vectors, strict=True):
+        timed("chroma_raw", lambda v=v: kb.store.chunks.query(
+            query_embeddings=[v], n_results=RETRIEVAL_DEPTH,
+            include=["documents", "metadatas", "distances"]))
+        timed("dense", lambda q=q: kb.dense(q, RETRIEVAL_DEPTH))
+        timed("bm25", lambda q=q: kb.lexical(q, RETRIEVAL_DEPTH))
+        timed("hybrid", lambda q=q: kb.search(q, 5))
+    out["retrieval_ms"] = {name: stats(values) for name, values in timings.items()}
+    out["hybrid_over_raw_p95"] = round(out["retrieval_ms"]["hybrid"]["p95"]
+                                       / out["retrieval_ms"]["chroma_raw"]["p95"], 2)
+    out["queries"] = len(qs)
+    return out
+
+
+def _child(conn, *args) -> None:
+    try:
+        conn.send(("ok", measure_size(*args)))
+    except BaseException as exc:  # report, never hang the parent
+        import traceback
+
+        conn.send(("error", f"{exc!r}\n{traceback.format_exc()}"))
+
+
+def in_child(fn, *args) -> dict:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=fn, args=(child, *args))
+    proc.start()
+    status, payload = parent.recv()
+    proc.join()
+    if status != "ok":
+        raise RuntimeError(payload)
+    return payload
+
+
+# --- Chroma server -----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_chroma(path: Path) -> tuple[subprocess.Popen, int]:
+    import urllib.request
+
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "chroma"), "run", "--path", str(path), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, ANONYMIZED_TELEMETRY="False"))
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+            return proc, port
+        except Exception:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("chroma run did not start")
+
+
+def peak_rss_of(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+# --- packaged neural embedders on a sample ------------------------------------------------------
+
+def measure_embedders(work: Path, names: list[str]) -> dict:
+    from vectorstore.embeddings import make_embeddings
+    from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
+
+    sample = work / "embedder-sample"
+    if not sample.exists():
+        make_collection(sample, 30, seed=11)
+    qs = queries(12)
+    out = {}
+    for name in names:
+        log(f"embedder {name}: embed alone, then ingest the same sample")
+        emb = make_embeddings(name)
+        emb.embed_query("warm up")
+        config = StoreConfig(data_dir=work / f"embedder-store-{name}", embedding=name)
+        shutil.rmtree(config.data_dir, ignore_errors=True)
+        kb = KnowledgeBase(config, embeddings=emb)
+        from vectorstore.chunking import chunk_document
+        from vectorstore.ingest import chunk_sentences, embedding_text
+        from vectorstore.loaders import load_file
+
+        chunks = [c for p in sorted(sample.glob("*.txt")) for c in chunk_document(load_file(p))]
+        texts = [t for c in chunks for t in (embedding_text(c), *chunk_sentences(c))]
+        t0 = time.perf_counter()
+        emb.embed_documents(texts)
+        embed_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        kb.ingest([sample])
+        ingest_s = time.perf_counter() - t0
+        query_ms = []
+        for q in qs:
+            t = time.perf_counter()
+            emb.embed_query(q)
+            query_ms.append((time.perf_counter() - t) * 1000)
+        out[name] = {
+            "chunks": len(chunks), "texts": len(texts),
+            "embed_only_chunks_per_s": round(len(chunks) / embed_s, 2),
+            "ingest_chunks_per_s": round(len(chunks) / ingest_s, 2),
+            "pipeline_share_of_embedder": round(embed_s / ingest_s, 3),
+            "query_embedding_ms": stats(query_ms),
+        }
+    return out
+
+
+# --- the local model ----------------------------------------------------------------------------
+
+def measure_llm(work: Path, n_questions: int, ks: list[int]) -> dict:
+    from assistant.chain import Assistant
+    from assistant.settings import Settings
+
+    settings = Settings.from_env(data_dir=work / "llm-store", backend="local")
+    assistant = Assistant(settings)
+    log("llm: ingesting the bundled corpus with the default embeddings")
+    assistant.kb.ingest([REPO / "data" / "corpus"])
+    questions = [json.loads(line) for line in
+                 (REPO / "eval" / "questions.dev.jsonl").read_text().splitlines() if line]
+    questions = [q["question"] for q in questions if q.get("category") != "unanswerable"]
+    questions = questions[:n_questions]
+    llama = assistant.chat._llama()
+    assistant.ask("warm up: what is this collection about?")
+    out: dict = {"model": assistant.chat.model_name, "threads": settings.llm_threads}
+    for k in ks:
+        sources, first, rates = [], [], []
+        for question in questions:
+            log(f"llm k={k}: {question[:60]}")
+            t0 = time.perf_counter()
+            t_sources = t_first = None
+            text = ""
+            for event in assistant.stream(question, k=k):
+                now = time.perf_counter() - t0
+                if event.kind == "sources":
+                    t_sources = now
+                elif event.kind == "token" and t_first is None:
+                    t_first = now
+                elif event.kind == "answer":
+                    answer = event.data
+                    text = answer.text
+            total = time.perf_counter() - t0
+            sources.append(t_sources * 1000)
+            first_model = answer.timings.get("first_token_ms")
+            if first_model is not None and not answer.abstained:
+                first.append(first_model)
+                n_tokens = len(llama.tokenize(text.encode(), add_bos=False))
+                gen_s = total - first_model / 1000
+                if gen_s > 0:
+                    rates.append(n_tokens / gen_s)
+        out[f"k{k}"] = {
+            "questions": len(questions),
+            "answered": len(first),
+            "time_to_sources_ms": stats(sources),
+            "first_token_ms": stats(first) if first else None,
+            "tokens_per_s": {"p50": round(percentile(rates, 50), 1)} if rates else None,
+        }
+    out["prompt_tokens_per_s"] = round(prompt_rate(llama), 1)
+    return out
+
+
+def prompt_rate(llama) -> float:
+    """The machine's prompt-processing speed: 256 fresh tokens through the model."""
+    tokens = llama.tokenize(("Kenbron measures prompt processing speed. " * 64).encode())[:256]
+    llama.reset()
+    t0 = time.perf_counter()
+    llama.eval(tokens)
+    rate = len(tokens) / (time.perf_counter() - t0)
+    llama.reset()
+    return rate
+
+
+def measure_serve(work: Path) -> dict:
+    """Peak resident memory of `kenbron serve` with the local model after answering a question."""
+    from gradio_client import Client
+
+    port = free_port()
+    env = dict(os.environ, KENBRON_DATA_DIR=str(work / "llm-store"), GRADIO_SERVER_NAME="127.0.0.1",
+               GRADIO_SERVER_PORT=str(port), KENBRON_LLM="local")
+    proc = subprocess.Popen([str(BIN / "kenbron"), "serve"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        client = None
+        for _ in range(600):
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except Exception:
+                time.sleep(0.5)
+        if client is None:
+            raise RuntimeError("kenbron serve did not start")
+        client.predict("What did Altman say about nuclear energy?", "[]", api_name="/ask")
+        return {"serve_peak_rss_mb": peak_rss_of(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+# --- output -------------------------------------------------------------------------------------
+
+def table(result: dict) -> str:
+    lines = ["| chunks | mode | ingest chunks/s | embedder chunks/s | share | re-ingest s | add one s "
+             "| peak RSS MB | raw p50/p95 | dense p50/p95 | bm25 p50/p95 | hybrid p50/p95 |",
+             "|" + "---|" * 12]
+    for size, entry in result["sizes"].items():
+        for mode, r in (("embedded", entry), ("server", entry.get("server"))):
+            if not r:
+                continue
+            ms = r["retrieval_ms"]
+            cells = [f"{ms[n]['p50']:.1f} / {ms[n]['p95']:.1f}" for n in
+                     ("chroma_raw", "dense", "bm25", "hybrid")]
+            lines.append(
+                f"| {r['chunks']} ({size}) | {mode} | {r['ingest_chunks_per_s']} | "
+                f"{r['embed_only_chunks_per_s']} | {r['pipeline_share_of_embedder']} | "
+                f"{r['reingest_unchanged_s']} | {r['add_one_doc_s']} | {r['peak_rss_mb']} | "
+                + " | ".join(cells) + " |")
+    parts = ["# Kenbron benchmark", "", f"Machine: {result['machine']}", "", *lines]
+    if result.get("embedders"):
+        parts += ["", "## Packaged embedders (sample)", "",
+                  "| model | embedder chunks/s | ingest chunks/s | share | query p50 ms |",
+                  "|---|---|---|---|---|"]
+        for name, e in result["embedders"].items():
+            parts.append(f"| {name} | {e['embed_only_chunks_per_s']} | {e['ingest_chunks_per_s']} "
+                         f"| {e['pipeline_share_of_embedder']} | {e['query_embedding_ms']['p50']} |")
+    if result.get("llm"):
+        llm = result["llm"]
+        parts += ["", f"## Local model ({llm['model']}, {llm['threads']} threads, prompt "
+                  f"{llm['prompt_tokens_per_s']} tokens/s)", "",
+                  "| k | sources p50 ms | first token p50 / p95 ms | tokens/s p50 |", "|---|---|---|---|"]
+        for k in ("k3", "k5"):
+            if k in llm:
+                e = llm[k]
+                ft = e["first_token_ms"] or {"p50": "-", "p95": "-"}
+                parts.append(f"| {k[1:]} | {e['time_to_sources_ms']['p50']} | {ft['p50']} / "
+                             f"{ft['p95']} | {(e['tokens_per_s'] or {}).get('p50', '-')} |")
+        if "serve_peak_rss_mb" in llm:
+            parts.append(f"\n`kenbron serve` peak RSS with the local model: {llm['serve_peak_rss_mb']} MB")
+    return "\n".join(parts) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    sizes = list(result["sizes"])
+    xs = [result["sizes"][s]["chunks"] for s in sizes]
+    for mode, style in (("embedded", "-"), ("server", "--")):
+        for name, colour in (("chroma_raw", "grey"), ("dense", "tab:blue"), ("bm25", "tab:orange"),
+                             ("hybrid", "tab:green")):
+            entries = [result["sizes"][s] if mode == "embedded" else result["sizes"][s].get("server")
+                       for s in sizes]
+            if not all(entries):
+                continue
+            ax1.plot(xs, [e["retrieval_ms"][name]["p95"] for e in entries], style, marker="o",
+                     color=colour, label=f"{name} ({mode})")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("chunks")
+    ax1.set_ylabel("p95 latency (ms)")
+    ax1.set_title("Retrieval latency")
+    ax1.legend(fontsize=7)
+    ax2.plot(xs, [result["sizes"][s]["ingest_chunks_per_s"] for s in sizes], marker="o",
+             label="ingest end to end")
+    ax2.plot(xs, [result["sizes"][s]["embed_only_chunks_per_s"] for s in sizes], marker="o",
+             label="embedder alone")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("chunks")
+    ax2.set_ylabel("chunks/s")
+    ax2.set_title("Ingestion throughput (hashing embedder)")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="1000,10000,100000",
+                   help="collection sizes in chunks, comma-separated")
+    p.add_argument("--server", action="store_true", help="also measure against a Chroma server")
+    p.add_argument("--llm", action="store_true", help="also measure the local model and kenbron serve")
+    p.add_argument("--embedders", default="use,e5,use+e5",
+                   help="packaged embedders to measure on a sample ('' to skip)")
+    p.add_argument("--queries", type=int, default=60, help="queries per retrieval measurement")
+    p.add_argument("--llm-questions", type=int, default=6)
+    p.add_argument("--work", type=Path, help="where collections are built (default DIR/work)")
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+
+    out = args.out
+    work = args.work or out / "work"
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    result: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                   f"Python {platform.python_version()}",
+        "embedding": HashEmbeddings.name,
+        "sizes": {},
+    }
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        folder = work / f"corpus-{size}"
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            log(f"{size}: writing the synthetic collection")
+            make_collection(folder, size)
+            (folder / ".complete").touch()
+        store = work / f"store-{size}"
+        shutil.rmtree(store, ignore_errors=True)
+        log(f"{size}: embedded Chroma")
+        entry = in_child(_child, str(folder), str(store), None, 8000, args.queries)
+        if args.server:
+            server_path = work / f"chroma-server-{size}"
+            shutil.rmtree(server_path, ignore_errors=True)
+            proc, port = start_chroma(server_path)
+            try:
+                log(f"{size}: Chroma server on 127.0.0.1:{port}")
+                entry["server"] = in_child(_child, str(folder), str(work / f"server-store-{size}"),
+                                           "127.0.0.1", port, args.queries)
+                entry["server"]["chroma_server_peak_rss_mb"] = peak_rss_of(proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            shutil.rmtree(server_path, ignore_errors=True)
+        shutil.rmtree(store, ignore_errors=True)
+        result["sizes"][str(size)] = entry
+        log(f"{size}: {json.dumps(entry)}")
+        (out / "benchmark.json").write_text(json.dumps(result, indent=2))
+    if args.embedders:
+        result["embedders"] = measure_embedders(work, args.embedders.split(","))
+    if args.llm:
+        result["llm"] = measure_llm(work, args.llm_questions, [3, 5])
+        (out / "benchmark.json").write_text(json.dumps(result, indent=2))
+        result["llm"].update(measure_serve(work))
+    (out / "benchmark.json").write_text(json.dumps(result, indent=2))
+    (out / "benchmark.md").write_text(table(result))
+    if result["sizes"]:
+        plot(result, out / "benchmark.png")
+    print(table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
