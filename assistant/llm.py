@@ -134,7 +134,9 @@ def model_label(settings: Settings, chat: BaseChatModel | None) -> str:
 
 def describe_error(exc: BaseException, settings: Settings) -> str:
     """A short, secret-free explanation of a backend failure."""
-    if isinstance(exc, LLMError):
+    from vectorstore.store import StoreError
+
+    if isinstance(exc, (LLMError, StoreError)):
         text = str(exc)
     else:
         name = type(exc).__name__

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from gradio_client import Client
 
-from tests.conftest import start_app, stop
+from tests.conftest import REPO, start_app, stop
 
 DUTCH_ABOUT_FRENCH = "Hoeveel gebruikers gaat ChatGPT binnenkort overschrijden?"
 
@@ -73,5 +74,55 @@ def test_dutch_question_about_french_document_local_model(corpus_data_dir, tmp_p
         abstain = client.predict("Wat kost een abonnement op ChatGPT Plus per maand?", "[]",
                                  api_name="/ask")
         assert abstain["abstained"] is True
+    finally:
+        stop(proc)
+
+
+SESSIONS = 20
+
+
+def test_twenty_concurrent_sessions_each_get_their_own_answer(extractive_app):
+    """20 clients at once, each with its own history: every one gets the answer to its own
+    question, built on its own history; those beyond the app's concurrency wait in the queue."""
+    from gradio_client.utils import Status
+
+    dev = [json.loads(line) for line in
+           (REPO / "eval" / "questions.dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    questions = [q["question"] for q in dev][:SESSIONS]
+    clients = [Client(extractive_app, verbose=False) for _ in range(SESSIONS)]
+    jobs = []
+    for i, (client, question) in enumerate(zip(clients, questions, strict=True)):
+        history = json.dumps([[f"Sessie {i} vraagt", f"Antwoord voor sessie {i}"]])
+        jobs.append(client.submit(question, history, api_name="/ask"))
+    queued = set()
+    while not all(job.done() for job in jobs):
+        for i, job in enumerate(jobs):
+            if job.status().code == Status.IN_QUEUE:
+                queued.add(i)
+        time.sleep(0.02)
+    results = [job.result(timeout=120) for job in jobs]
+    for i, (question, result) in enumerate(zip(questions, results, strict=True)):
+        assert result["question"] == question
+        assert result["standalone_question"].startswith(f"Sessie {i} vraagt "), result
+        assert result["error"] is None
+        assert result["abstained"] or result["citations"]
+    assert queued, "no request ever waited in the queue"
+
+
+def test_login_is_required_when_configured(corpus_data_dir, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data)
+    proc, url = start_app(data, tmp_path / "serve.log", KENBRON_LLM="extractive",
+                          KENBRON_USERNAME="redactie", KENBRON_PASSWORD="kanaal-7-peil")
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a plain Exception
+            Client(url, verbose=False).predict("Wat is Sora?", "[]", api_name="/ask")
+        with pytest.raises(Exception):  # noqa: B017
+            Client(url, auth=("redactie", "wrong"), verbose=False)
+        client = Client(url, auth=("redactie", "kanaal-7-peil"), verbose=False)
+        result = client.predict("Wat is Sora?", "[]", api_name="/ask")
+        assert result["language"] == "nl"
     finally:
         stop(proc)

@@ -13,6 +13,7 @@ import hashlib
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,12 +25,13 @@ from vectorstore.embeddings import make_embeddings
 from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
 from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
-from vectorstore.store import ChunkStore, DocumentRecord, open_client
+from vectorstore.store import ChunkStore, DocumentRecord, StoreError, open_client
 
 # Reciprocal rank fusion constant. The classic 60 was tuned for fusing deep rank lists of many
 # systems; we fuse three lists and show the top 5, where agreement at the very top matters most.
 # A small constant lets a chunk ranked first by one retriever stay in the top results.
 RRF_K = 2
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kenbron-search")
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,12 @@ class KnowledgeBase:
         self.store = ChunkStore(client, config.collection, self.embeddings)
         where = (f"{config.chroma_host}:{config.chroma_port}" if config.chroma_host
                  else str(config.data_dir.resolve()))
+        self.location = (f"the Chroma server at {where}" if config.chroma_host
+                         else f"the vector store in {where}")
         key = hashlib.sha1(f"{where}|{config.collection}".encode()).hexdigest()[:12]
         self._lexical_path = config.data_dir / "lexical" / f"{config.collection}-{key}.pkl"
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the lexical index
+        self._ingest_lock = threading.Lock()
         # search, then best_sentences for the same question: embed the question once
         self._embed_query = lru_cache(maxsize=64)(self.embeddings.embed_query)
         self._lexical: BM25Index | None = None
@@ -67,8 +72,8 @@ class KnowledgeBase:
 
     def ingest(self, paths, progress: ProgressFn | None = None,
                replace: bool = False) -> IngestReport:
-        with self._lock:
-            self.sync_lexical()
+        # one ingest at a time; searches go on meanwhile and see each document once published
+        with self._ingest_lock:
             report = ingest_paths(self.store, paths, self.config.chunking, progress,
                                   self.config.max_file_bytes, replace)
             self.sync_lexical()
@@ -82,7 +87,7 @@ class KnowledgeBase:
 
     def remove(self, source_id: str) -> int:
         """Remove a document and all its chunks; raises KeyError if it is not ingested."""
-        with self._lock:
+        with self._ingest_lock:
             if source_id not in self.store.documents():
                 raise KeyError(source_id)
             removed = self.store.remove(source_id)
@@ -97,14 +102,16 @@ class KnowledgeBase:
             self._lexical_generation = getattr(self._lexical, "generation", None)
         return self._lexical
 
-    def sync_lexical(self) -> bool:
-        """Bring the BM25 index in line with the published documents; True if it changed."""
+    def sync_lexical(self, generation: str | None = None) -> bool:
+        """Bring the BM25 index in line with the published documents; True if it changed.
+
+        `generation` is the registry generation if the caller has just read it."""
         with self._lock:
             index = self._lexical_index()
-            generation = self.store.generation()
+            generation = self.store.generation() if generation is None else generation
             if generation == self._lexical_generation and generation:
                 return False
-            docs = self.store.documents()
+            docs = self.store.documents(generation)
             changed = False
             for sid, doc_hash in list(index.versions.items()):
                 if sid not in docs or docs[sid].doc_hash != doc_hash:
@@ -179,17 +186,30 @@ class KnowledgeBase:
         query = query.strip()
         if not query:
             raise ValueError("the question is empty")
+        try:
+            return self._search(query, k, language, extra_queries or [])
+        except StoreError:
+            raise
+        except Exception as exc:  # a Chroma server gone away, a broken store: say which
+            raise StoreError(f"cannot search {self.location} ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from exc
+
+    def _search(self, query: str, k: int, language: str | None,
+                extra_queries: list[str]) -> list[ScoredChunk]:
         depth = max(30, 4 * k)
-        self.sync_lexical()
-        versions = self.store.published_versions()  # one registry read for every ranking
+        generation = self.store.generation()  # one registry read for every ranking
+        self.sync_lexical(generation)
+        versions = self.store.published_versions(generation)
         rankings: list[tuple[str, dict[str, float]]] = []
-        for i, q in enumerate([query, *(extra_queries or [])]):
+        for i, q in enumerate([query, *extra_queries]):
             suffix = "" if i == 0 else f"_{i}"
             vector = self._embed_query(q)
+            # the two nearest-neighbour searches wait on Chroma (Rust, or a server): overlap them
+            sentences = _POOL.submit(self.store.nearest_by_sentence, vector, depth, versions)
             rankings += [
                 (f"dense{suffix}", self.store.nearest_chunks(vector, depth, versions)),
-                (f"sentence{suffix}", self.store.nearest_by_sentence(vector, depth, versions)),
                 (f"bm25{suffix}", self._lexical_ids(q, depth, language if i == 0 else None)),
+                (f"sentence{suffix}", sentences.result()),
             ]
         fused = fuse(rankings, k, self.config.rrf_k)
         chunks = self.store.get_chunks(hit.chunk_id for hit in fused)

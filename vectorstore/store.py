@@ -133,16 +133,17 @@ class ChunkStore:
         self.registry.upsert(ids=[_GENERATION_ID], embeddings=[[1.0]],
                              documents=[uuid.uuid4().hex], metadatas=[{"kind": "generation"}])
 
-    def documents(self) -> dict[str, DocumentRecord]:
-        """Published documents by source id (cached until the generation changes)."""
-        return self._registry()[1]
+    def documents(self, generation: str | None = None) -> dict[str, DocumentRecord]:
+        """Published documents by source id (cached until the generation changes; pass the
+        generation if it has just been read)."""
+        return self._registry(generation)[1]
 
-    def published_versions(self) -> frozenset[str]:
+    def published_versions(self, generation: str | None = None) -> frozenset[str]:
         """Version keys (chunk id prefixes) of the published documents."""
-        return self._registry()[2]
+        return self._registry(generation)[2]
 
-    def _registry(self) -> tuple[str, dict[str, DocumentRecord], frozenset[str]]:
-        gen = self.generation()
+    def _registry(self, generation: str | None) -> tuple[str, dict[str, DocumentRecord], frozenset[str]]:
+        gen = self.generation() if generation is None else generation
         if self._registry_cache and self._registry_cache[0] == gen and gen:
             return self._registry_cache
         got = self.registry.get(include=["metadatas"])
