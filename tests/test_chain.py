@@ -112,9 +112,13 @@ def test_follow_up_is_condensed_with_history(kb, use_embeddings):
 def test_answer_prompt_names_the_question_language(kb, use_embeddings):
     model = fake("Neuf décès [1].")
     question = "Combien de décès l'article partagé par Musk a-t-il liés à ChatGPT ?"
-    assistant(kb, use_embeddings, model).ask(question)
-    system = model.seen[0][0].content
-    assert "French" in system
+    a = assistant(kb, use_embeddings, model)
+    a.ask(question)
+    assert "Answer in French" in model.seen[0][1].content
+    a.ask("Hoeveel doden koppelde het artikel dat Musk deelde aan ChatGPT?")
+    assert "Answer in Dutch" in model.seen[1][1].content
+    # the system message never varies, so a local model reuses its cached prefix
+    assert model.seen[0][0].content == model.seen[1][0].content
 
 
 def test_injected_instructions_and_markers_are_neutralised(kb, use_embeddings):
