@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gate", type=Path, default=None,
                    help="thresholds JSON; exit 3 when an overall metric is below its minimum "
                         "(or above its maximum)")
+    p.add_argument("--judge", nargs="?", const="", default=None, metavar="URL",
+                   help="also score faithfulness and answer relevance with an LLM judge at an "
+                        "OpenAI-compatible URL (default OPENAI_BASE_URL, or OpenAI with "
+                        "OPENAI_API_KEY)")
+    p.add_argument("--judge-model", default=None, help="the judge's model name")
     _common(p)
     return parser
 
@@ -251,6 +256,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                 progress=lambda done, total: bar.update(done - bar.n))
     report = build_report(records, settings.k,
                           config_of(settings, model_label(settings, assistant.chat), __version__))
+    if args.judge is not None:
+        report["judge"] = run_judge(args, settings, assistant, records)
     comparison = compare(report, old) if old else None
     if args.out:
         write_outputs(args.out, records, report, comparison)
@@ -274,6 +281,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if failed:
             return 3
     return 0
+
+
+def run_judge(args: argparse.Namespace, settings: Settings, assistant, records: list[dict]) -> dict:
+    """Score the records with the judge model; the report's separate `judge` section."""
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from assistant.judge import Judge, judge_records, judge_report
+    from assistant.llm import LLMError, make_chat_model, model_label
+
+    url = args.judge or settings.openai_base_url
+    if not url and not settings.openai_api_key:
+        raise CliError("--judge needs a URL (--judge URL or OPENAI_BASE_URL) or OPENAI_API_KEY",
+                       status=2)
+    judge_settings = replace(settings, backend="compatible" if url else "openai",
+                             openai_base_url=url or None,
+                             model=args.judge_model or settings.model)
+    try:
+        chat = make_chat_model(judge_settings)
+    except LLMError as exc:
+        raise CliError(str(exc)) from exc
+    label = model_label(judge_settings, chat)
+    judge = Judge(chat, assistant.embed, label)
+    with tqdm(total=len(records), unit="answer", desc="judge", file=sys.stderr) as bar:
+        judge_records(judge, records, progress=lambda done, total: bar.update(done - bar.n))
+    return judge_report(records, label)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -110,6 +110,14 @@ def markdown_report(report: dict, records: Sequence[dict], comparison: dict | No
         lines.append("| questions | " + " | ".join(str(s["questions"]) for s in slices.values()) + " |")
         for metric in HEADLINE:
             lines.append(f"| {metric} | " + " | ".join(_fmt(s[metric]) for s in slices.values()) + " |")
+    if report.get("judge"):
+        judge = report["judge"]
+        lines += ["", f"## LLM judge ({judge['model']}; not deterministic)", "",
+                  "| slice | judged | faithfulness | answer relevance |", "|---|---|---|---|"]
+        for name, row in [("overall", judge["overall"]), *judge["by_language"].items()]:
+            lines.append(f"| {name} | {row['judged']} | {_fmt(row['faithfulness'])} | "
+                         f"{_fmt(row['answer_relevance'])} |")
+        lines += [f"- **{key}**: {text}" for key, text in judge["definitions"].items()]
     lines += ["", "## Definitions", ""]
     lines += [f"- **{key}**: {text}" for key, text in report["definitions"].items()]
     lines += ["", "## Failures", ""]

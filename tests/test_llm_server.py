@@ -53,3 +53,32 @@ def test_unreachable_server_is_a_clear_error(corpus_data_dir):
     assert answer.error and "unreachable" in answer.error
     assert "sk-test-secret" not in answer.error + answer.text
     assert os.environ.get("OPENAI_API_KEY", "x") not in answer.text
+
+
+def test_eval_with_llm_judge(llama_server, corpus_data_dir, tmp_path):
+    """`kenbron eval --judge URL` with the local model as judge: a separate judge section."""
+    import json
+
+    from tests.conftest import BIN, REPO
+
+    dev = (REPO / "eval" / "questions.dev.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(dev[2] + "\n", encoding="utf-8")
+    env = dict(os.environ, KENBRON_DATA_DIR=str(corpus_data_dir))
+    env.pop("KENBRON_EMBEDDING", None)
+    out = tmp_path / "eval"
+    run = subprocess.run([str(BIN / "kenbron"), "eval", "--questions", str(questions), "--backend",
+                          "extractive", "--judge", llama_server, "--out", str(out)],
+                         env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    report = json.loads((out / "report.json").read_text())
+    judge = report["judge"]
+    assert judge["overall"]["judged"] == 1
+    faithfulness = judge["overall"]["faithfulness"]
+    assert faithfulness is not None and 0.0 <= faithfulness <= 1.0
+    relevance = judge["overall"]["answer_relevance"]
+    assert relevance is not None and -1.0 <= relevance <= 1.0
+    record = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+    assert record["judge"]["faithfulness"] == faithfulness
+    assert "faithfulness" not in report["overall"]  # kept apart from the deterministic metrics
+    assert "LLM judge" in (out / "report.md").read_text()
