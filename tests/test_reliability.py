@@ -112,6 +112,22 @@ def test_search_never_sees_a_half_ingested_document(make_kb, docs_dir, monkeypat
     assert hits[0].chunk.source_id == "waterschap.txt"
 
 
+def test_symlinks_out_of_the_folder_and_hostile_names(make_kb, docs_dir, tmp_path):
+    """A link leading outside the ingested folder is refused; odd file names stay plain names."""
+    secret = tmp_path / "elsewhere" / "private.txt"
+    secret.parent.mkdir()
+    secret.write_text("Het wachtwoord van de kluis is 4711.", encoding="utf-8")
+    (docs_dir / "link.txt").symlink_to(secret)
+    hostile = docs_dir / "<img src=x onerror=alert(1)>.txt"
+    hostile.write_text("De redactie vergadert elke maandag om negen uur.", encoding="utf-8")
+    kb = make_kb()
+    report = kb.ingest([docs_dir])
+    assert [Path(p).name for p, _ in report.rejected] == ["link.txt"]
+    assert "outside the ingested folder" in report.rejected[0][1]
+    assert hostile.name in report.added
+    assert not any("kluis" in h.chunk.text for h in kb.search("wachtwoord kluis", 5))
+
+
 # --- the Chroma server goes away and comes back --------------------------------------------------
 
 def _chroma(path: Path, port: int) -> subprocess.Popen:
