@@ -135,10 +135,17 @@ def test_injected_instructions_and_markers_are_neutralised(kb, use_embeddings):
     assert not answer.abstained and answer.citations[0].source == "injectie.txt"
 
 
-@pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 2001])
+@pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 2001, "\x00\x07\x1b\x7f", None, 42])
 def test_bad_questions_are_refused(kb, use_embeddings, bad):
     with pytest.raises(QuestionError):
         assistant(kb, use_embeddings, fake("x")).ask(bad)
+
+
+def test_control_characters_are_dropped_from_questions(kb, use_embeddings):
+    answer = assistant(kb, use_embeddings, fake("Neuf décès [1].")).ask(
+        "Combien de\x00 décès\x1b[31m l'article a-t-il\x07 liés à ChatGPT ?")
+    assert not any(ch in answer.question for ch in "\x00\x1b\x07")
+    assert "décès" in answer.question
 
 
 def test_failing_backend_gives_an_error_answer(kb, use_embeddings):
