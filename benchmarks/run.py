@@ -219,8 +219,11 @@ def peak_rss_of(pid: int) -> float:
 # --- packaged neural embedders on a sample ------------------------------------------------------
 
 def measure_embedders(work: Path, names: list[str]) -> dict:
+    from vectorstore.chunking import chunk_document
     from vectorstore.embeddings import make_embeddings
+    from vectorstore.ingest import chunk_sentences, embedding_text
     from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
+    from vectorstore.loaders import load_file
 
     sample = work / "embedder-sample"
     if not sample.exists():
@@ -234,10 +237,6 @@ def measure_embedders(work: Path, names: list[str]) -> dict:
         config = StoreConfig(data_dir=work / f"embedder-store-{name}", embedding=name)
         shutil.rmtree(config.data_dir, ignore_errors=True)
         kb = KnowledgeBase(config, embeddings=emb)
-        from vectorstore.chunking import chunk_document
-        from vectorstore.ingest import chunk_sentences, embedding_text
-        from vectorstore.loaders import load_file
-
         chunks = [c for p in sorted(sample.glob("*.txt")) for c in chunk_document(load_file(p))]
         texts = [t for c in chunks for t in (embedding_text(c), *chunk_sentences(c))]
         t0 = time.perf_counter()
