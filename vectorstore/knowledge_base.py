@@ -197,17 +197,23 @@ class KnowledgeBase:
     def _search(self, query: str, k: int, language: str | None,
                 extra_queries: list[str]) -> list[ScoredChunk]:
         depth = max(30, 4 * k)
-        generation = self.store.generation()  # one registry read for every ranking
-        self.sync_lexical(generation)
-        versions = self.store.published_versions(generation)
+        # the registry read (is anything new published?) and both nearest-neighbour searches
+        # wait on Chroma, not on Python: run them at the same time, filter when all are in
+        generation = _POOL.submit(self.store.generation)
+
+        def versions() -> frozenset[str]:
+            return self.store.published_versions(generation.result())
+
         rankings: list[tuple[str, dict[str, float]]] = []
         for i, q in enumerate([query, *extra_queries]):
             suffix = "" if i == 0 else f"_{i}"
             vector = self._embed_query(q)
-            # the two nearest-neighbour searches wait on Chroma (Rust, or a server): overlap them
             sentences = _POOL.submit(self.store.nearest_by_sentence, vector, depth, versions)
+            dense = self.store.nearest_chunks(vector, depth, versions)
+            if i == 0:
+                self.sync_lexical(generation.result())
             rankings += [
-                (f"dense{suffix}", self.store.nearest_chunks(vector, depth, versions)),
+                (f"dense{suffix}", dense),
                 (f"bm25{suffix}", self._lexical_ids(q, depth, language if i == 0 else None)),
                 (f"sentence{suffix}", sentences.result()),
             ]

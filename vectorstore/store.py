@@ -22,7 +22,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from vectorstore.documents import Chunk, SourceDocument
 from vectorstore.embeddings import embedding_name
 
 _GENERATION_ID = "__generation__"
+Versions = frozenset[str] | Callable[[], frozenset[str]]  # published version keys, or a getter
 _WRITE_BATCH = 256
 
 
@@ -275,12 +276,12 @@ class ChunkStore:
                 zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
 
     def nearest_chunks(self, vector: list[float], n: int,
-                       versions: frozenset[str] | None = None) -> dict[str, float]:
+                       versions: Versions | None = None) -> dict[str, float]:
         """Nearest published chunks: chunk id -> cosine similarity, best first."""
         return self._nearest(self.chunks, vector, n, versions)
 
     def nearest_by_sentence(self, vector: list[float], n: int,
-                            versions: frozenset[str] | None = None) -> dict[str, float]:
+                            versions: Versions | None = None) -> dict[str, float]:
         """Published chunks ranked by their most similar sentence: chunk id -> cosine, best first."""
         return self._nearest(self.sentences, vector, n, versions)
 
@@ -296,22 +297,25 @@ class ChunkStore:
                 zip(res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)]
 
     def _nearest(self, collection: Any, vector: list[float], n: int,
-                 versions: frozenset[str] | None = None) -> dict[str, float]:
+                 versions: Versions | None = None) -> dict[str, float]:
         """Best similarity per chunk over published entries, n chunks, best first.
 
         Only distances are fetched: ids say which chunk (a sentence id is its chunk's id plus
         `.sN`) and which document version (the id prefix) an entry belongs to, and fetching
-        metadata costs more than the nearest-neighbour search itself.
+        metadata costs more than the nearest-neighbour search itself. `versions` may be a
+        function, called once the query is answered, so that the caller can read the registry
+        at the same time as Chroma searches.
         """
-        versions = self.published_versions() if versions is None else versions
+        versions = versions or self.published_versions
         fetch = 2 * n + 16
         while True:
             res = collection.query(query_embeddings=[vector], n_results=fetch, include=["distances"])
             ids, distances = res["ids"][0], res["distances"][0]
+            published = versions() if callable(versions) else versions
             best: dict[str, float] = {}
             for rid, dist in zip(ids, distances, strict=True):
                 chunk_id = rid.split(".s", 1)[0]
-                if chunk_id.split("-", 1)[0] in versions:
+                if chunk_id.split("-", 1)[0] in published:
                     best.setdefault(chunk_id, 1.0 - float(dist))  # results come best first
             # unpublished leftovers or sibling sentences took slots: widen until n are found
             if len(best) >= n or len(ids) < fetch:
