@@ -420,6 +420,7 @@ def plot(result: dict, path: Path) -> None:
     ax2.plot(xs, [result["sizes"][s]["embed_only_chunks_per_s"] for s in sizes], marker="o",
              label="embedder alone")
     ax2.set_xscale("log")
+    ax2.set_yscale("log")
     ax2.set_xlabel("chunks")
     ax2.set_ylabel("chunks/s")
     ax2.set_title("Ingestion throughput (hashing embedder)")
