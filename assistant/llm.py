@@ -141,8 +141,14 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
     else:
         name = type(exc).__name__
         where = settings.openai_base_url or ("OpenAI" if settings.backend == "openai" else "")
-        if "Connection" in name or "Timeout" in name:
-            text = f"the {settings.backend} model server {where} is unreachable or timed out ({name})"
+        server = f"the {settings.backend} model server" + (f" {where}" if where else "")
+        # By class ancestry, not exact type: client libraries re-wrap these errors between versions
+        # (langchain-openai 1.7 raises OpenAIConnectionError where 1.1 let httpx's error through).
+        kinds = " ".join(cls.__name__ for cls in type(exc).__mro__)
+        if "Timeout" in kinds:
+            text = f"{server} timed out after {settings.llm_timeout_s:g} s ({name})"
+        elif any(k in kinds for k in ("Connection", "Transport", "RemoteProtocol")):
+            text = f"{server} is unreachable or dropped the connection ({name})"
         else:
             text = f"the {settings.backend} model failed ({name}: {str(exc)[:200]})"
     for secret in (settings.openai_api_key, settings.hf_token):

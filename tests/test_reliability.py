@@ -37,26 +37,53 @@ TOKEN = "hf_kenbronSECRETtoken987"
 # --- crash safety --------------------------------------------------------------------------------
 
 KILLS = 5
+BATCH = 16  # chunks per write batch in the killed ingests: many commit points to land between
+
+# An ingest through the library API that reports each written batch on stdout, so the test kills
+# it at a moment it chose (after some batches, sometimes mid-batch) instead of guessing how long
+# start-up takes on this machine.
+INGEST_REPORTING_BATCHES = f"""
+import sys
+from pathlib import Path
+import vectorstore.ingest
+from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
+vectorstore.ingest.WRITE_BATCH_CHUNKS = {BATCH}
+kb = KnowledgeBase(StoreConfig(data_dir=Path(sys.argv[1]), embedding="use"))
+kb.ingest([Path(sys.argv[2])], progress=lambda stage, done, total: stage == "chunks" and print(
+    "batch", flush=True))
+print("done", flush=True)
+"""
 
 
 def test_kill_9_during_ingest_repeatedly_then_complete(tmp_path, use_embeddings):
-    """`kill -9` an ingest at random moments, five times; the sixth run completes it. Afterwards
-    the registry, the chunks, the sentence vectors and the BM25 index agree exactly."""
+    """`kill -9` an ingest at random moments between its writes, five times; then `kenbron
+    ingest` completes it. Afterwards the registry, the chunks, the sentence vectors and the BM25
+    index agree exactly."""
     folder = tmp_path / "docs"
-    make_collection(folder, 160, seed=5)
+    total = make_collection(folder, 20 * BATCH, seed=5)
     data = tmp_path / "data"
+    rng = random.Random(1)
+    written, log = 0, tmp_path / "stderr.log"
+    for _ in range(KILLS):
+        with log.open("w") as err:
+            proc = subprocess.Popen(
+                [str(BIN / "python"), "-c", INGEST_REPORTING_BATCHES, str(data), str(folder)],
+                cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
+        batches = rng.randint(1, 2)
+        for line in proc.stdout:
+            assert line.strip() == "batch", "the ingest finished before it could be killed"
+            batches -= 1
+            if batches == 0:
+                break
+        assert batches == 0, log.read_text()
+        time.sleep(rng.uniform(0, 0.8))  # between two batches or inside one
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        written += 1
+    assert written == KILLS
     env = dict(os.environ, KENBRON_DATA_DIR=str(data), KENBRON_EMBEDDING="use")
     cmd = [str(BIN / "kenbron"), "ingest", str(folder)]
-    rng = random.Random(1)
-    interrupted = 0
-    for _ in range(KILLS):
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(6, 14))  # start-up takes ~5 s, then batches are written
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            interrupted += 1
-        proc.wait()
-    assert interrupted >= 3, "the ingest finished before it could be killed; make it bigger"
     done = subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -68,7 +95,7 @@ def test_kill_9_during_ingest_repeatedly_then_complete(tmp_path, use_embeddings)
     assert sorted(docs) == files
     all_chunks = kb.store.chunks.get(include=["metadatas"])
     ids = all_chunks["ids"]
-    assert len(ids) == len(set(ids))
+    assert len(ids) == len(set(ids)) == total
     # leftovers of killed runs were reused, so nothing is left over: every chunk is published
     assert len(ids) == sum(d.chunks for d in docs.values())
     for sid, doc in docs.items():
