@@ -3,6 +3,9 @@
 Candidates are the stored sentences of the retrieved chunks, ranked by the similarity of their
 vectors (the knowledge base's own multilingual model, computed at ingest) to the question, plus
 small bonuses for sharing the question's key terms and for belonging to a higher-ranked chunk.
+A key term counts when it is in the sentence or in its document's title: articles name their
+subject in the title and then call them "he" or "she", so the sentence that answers a question
+about a person often does not repeat the name.
 The best one or two sentences form the answer, each cited; below `ANSWER_THRESHOLD` the backend
 abstains. Deterministic, and its citations are its own quotes.
 """
@@ -31,7 +34,8 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
         n = number[chunk_id]
         bonus = RANK_BONUS * (len(hits) - n)
         if terms:
-            bonus += TERM_BONUS * sum(t in text.lower() for t in terms) / len(terms)
+            haystack = f"{text} {hits[n - 1].chunk.title}".lower()
+            bonus += TERM_BONUS * sum(t in haystack for t in terms) / len(terms)
         scored.append((similarity + bonus, n, " ".join(text.split())))
     scored.sort(key=lambda item: -item[0])
     if not scored or scored[0][0] < ANSWER_THRESHOLD:
