@@ -40,6 +40,8 @@ class Answer:
     standalone_question: str = ""
     # markers the verifier removed: [{n, sentence, reason}] — kept for transparency and eval
     removed_citations: list[dict[str, Any]] = field(default_factory=list)
+    # markers the verifier put where the model cited a wrong number or none: [{n, sentence, reason}]
+    added_citations: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -56,6 +58,7 @@ class Answer:
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
             "removed_citations": self.removed_citations,
+            "added_citations": self.added_citations,
             "retrieved": [hit.to_dict() for hit in self.retrieved],
             "context_chunk_ids": self.context_chunk_ids,
             "timings": self.timings,

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
@@ -34,6 +35,11 @@ from vectorstore.language import detect_question_language
 
 History = Sequence[tuple[str, str]]  # (user message, assistant message) pairs
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_WORD = re.compile(r"\w+")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
+# the model's "not in the sources" signal, also as a small model mangles it ("niet_found")
+_NOT_FOUND = re.compile(rf"{prompts.NOT_FOUND}|\b\w+_found\b", re.IGNORECASE)
+_MD_ANCHOR = re.compile(r"\s*\{#[^}\s]*\}")
 
 
 class QuestionError(ValueError):
@@ -44,6 +50,11 @@ class QuestionError(ValueError):
 class StreamEvent:
     kind: Literal["sources", "token", "answer"]
     data: Any
+
+
+def _key(sentence: str) -> str:
+    """A sentence as compared for repeats: case and spacing do not count."""
+    return " ".join(sentence.lower().split())
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -58,15 +69,20 @@ def clean_question(question: str, limit: int) -> str:
     return text
 
 
+def prompt_text(text: str) -> str:
+    """Document text as the model reads it: Markdown link targets, images and heading anchors
+    cost prompt tokens (a URL is 20 or more) and say nothing, so only the link text stays; brackets
+    around numbers are neutralised so a document cannot plant fake citation markers."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_ANCHOR.sub("", text)
+    text = re.sub(r"\[(\d+)\]", r"(\1)", text)
+    return " ".join(text.split())
+
+
 def format_sources(hits: Sequence[ScoredChunk], bodies: Sequence[str] | None = None) -> str:
-    """Numbered sources for the prompt. Brackets in document text are neutralised so a document
-    cannot plant fake citation markers."""
-    blocks = []
-    for n, hit in enumerate(hits, start=1):
-        body = bodies[n - 1] if bodies else hit.chunk.text
-        body = re.sub(r"\[(\d+)\]", r"(\1)", body)
-        blocks.append(f"[{n}] {' '.join(body.split())}")
-    return "\n\n".join(blocks)
+    """Numbered sources for the prompt."""
+    return "\n\n".join(f"[{n}] {prompt_text(bodies[n - 1] if bodies else hit.chunk.text)}"
+                         for n, hit in enumerate(hits, start=1))
 
 
 def _history_text(history: History, turns: int = 3) -> str:
@@ -94,10 +110,20 @@ class Assistant:
 
     @cached_property
     def answer_chain(self):
+        """System rules, worked examples (a small model follows an example far better than a
+        rule: translate quotes into the answer's language, write whole sentences, correct a false
+        premise from the sources), then the question."""
+        user = prompts.template("answer_user")
+        examples = []
+        for example in prompts.answer_examples():
+            examples += [
+                HumanMessage(user.format(sources=example["sources"], question=example["question"],
+                                         language_name=prompts.message(example["language"],
+                                                                       "language_name"))),
+                AIMessage(example["answer"]),
+            ]
         prompt = ChatPromptTemplate.from_messages([
-            ("system", prompts.template("answer_system")),
-            ("human", prompts.template("answer_user")),
-        ])
+            ("system", prompts.template("answer_system")), *examples, ("human", user)])
         return prompt | self.chat | StrOutputParser()
 
     @cached_property
@@ -118,26 +144,36 @@ class Assistant:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:
-        """The sentences of each chunk closest to the question, in document order.
+        """What the model reads of each hit: the best-ranked chunks whole, of the others only the
+        sentences closest to the question, in document order.
 
-        A small local model reads about 20–150 prompt tokens per second on two cores; giving it
-        the few sentences that matter instead of whole chunks cuts time to first token several
-        fold. Verification still checks claims against the whole chunk.
+        A small local model reads about 20 prompt tokens per second on two cores, so every source
+        sentence costs time before the first answer token. The top-ranked chunk holds the
+        evidence most often, and an answer often sits in the sentence after the one that matches
+        the question best (a list after its lead-in, a quote after its attribution), so it is
+        given whole; lower-ranked chunks contribute their best sentences. Sentences of fewer than
+        five words (headings, bylines) are not chosen, nor sentences already shown in a source
+        above (neighbouring chunks overlap). Verification still checks claims against the whole
+        chunk.
         """
         budget = self.settings.excerpt_sentences
-        if budget <= 0:
+        whole = self.settings.whole_chunks
+        if budget <= 0 or whole >= len(hits):
             return [hit.chunk.text for hit in hits]
-        units = [sentence_spans(h.chunk.text) for h in hits]
-        flat = [(i, j) for i, spans in enumerate(units) for j in range(len(spans))]
-        texts = [hits[i].chunk.text[slice(*units[i][j])] for i, j in flat]
-        vectors = self.embed([question, *texts])
+        sentences = [(i, hits[i].chunk.text[slice(*span)])
+                     for i in range(len(hits)) for span in sentence_spans(hits[i].chunk.text)]
+        shown = {_key(text) for i, text in sentences if i < whole}
+        sentences = [(i, text) for i, text in sentences if i >= whole]
+        vectors = self.embed([question, *(text for _, text in sentences)])
         similarity = vectors[1:] @ vectors[0]
-        out = []
-        for i, hit in enumerate(hits):
-            own = [(float(similarity[n]), j) for n, (ci, j) in enumerate(flat) if ci == i]
-            keep = sorted(j for _, j in sorted(own, reverse=True)[:budget])
-            out.append(" … ".join(hit.chunk.text[slice(*units[i][j])] for j in keep)
-                       or hit.chunk.text)
+        out = [hit.chunk.text for hit in hits[:whole]]
+        for i in range(whole, len(hits)):
+            own = sorted(((_key(text) not in shown, len(_WORD.findall(text)) >= 5,
+                           float(similarity[n]), n)
+                          for n, (ci, text) in enumerate(sentences) if ci == i), reverse=True)
+            keep = sorted(n for *_, n in own[:budget])  # document order
+            shown.update(_key(sentences[n][1]) for n in keep)
+            out.append(" … ".join(sentences[n][1] for n in keep) or hits[i].chunk.text)
         return out
 
     # --- pipeline ----------------------------------------------------------------------------
@@ -265,7 +301,7 @@ class Assistant:
         except Exception as exc:
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
-        if not_found in text or not text.strip():
+        if _NOT_FOUND.search(text) or not text.strip():
             answer.timings["model_abstained"] = 1
             yield from self._abstain(answer, ms())
             return
@@ -281,6 +317,7 @@ class Assistant:
         answer.text = check.text
         answer.citations = check.citations
         answer.removed_citations = check.removed
+        answer.added_citations = check.added
         answer.abstained = not check.citations
         answer.timings["total_ms"] = now
 

@@ -10,8 +10,13 @@ sentence belong to it. A marker is kept only if
    across languages (a Dutch answer citing a French source) — and a lexical score — the share of
    the sentence's numbers and names that occur in the chunk sentence.
 
+A sentence of three words or more left without a valid marker (small models cite the wrong
+number, or forget the marker) is cited to the given chunk that supports it best, if one reaches
+the same threshold: the citation is then as verified as any other, and the change is reported.
+
 Every kept marker becomes a `Citation` carrying the best-supporting chunk sentence as its quote,
-with character offsets into the source document. Removed markers are reported with the reason.
+with character offsets into the source document. Removed and added markers are reported with
+the reason.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 LEADING_MARKERS = re.compile(r"^(\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+")
 KEY_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Z][\w'-]{2,}|\w*[A-Z]\w*[A-Z]\w*")
+_SPACE_BEFORE_STOP = re.compile(r"\s+(?=[.,](?:\s|$))")
 SUPPORT_THRESHOLD = 0.5
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -58,8 +64,7 @@ def parse_claims(answer: str) -> list[Claim]:
     for sentence in merged:
         numbers = tuple(int(n) for m in MARKER.finditer(sentence)
                         for n in re.split(r"\s*[,;]\s*", m.group(1)))
-        text = " ".join(MARKER.sub(" ", sentence).split())
-        claims.append(Claim(text, numbers))
+        claims.append(Claim(strip_markers(sentence), numbers))
     return claims
 
 
@@ -68,7 +73,8 @@ def marker_numbers(answer: str) -> list[int]:
 
 
 def strip_markers(text: str) -> str:
-    return " ".join(MARKER.sub(" ", text).split())
+    """The text without markers; "done [1]." becomes "done.", not "done ."."""
+    return _SPACE_BEFORE_STOP.sub("", " ".join(MARKER.sub(" ", text).split()))
 
 
 def _key_tokens(text: str) -> set[str]:
@@ -87,9 +93,10 @@ def _lexical_support(claim: str, passage: str) -> float:
 
 @dataclass
 class Verification:
-    text: str  # the answer with unsupported markers removed
+    text: str  # the answer with unsupported markers removed or corrected
     citations: list[Citation]
     removed: list[dict]
+    added: list[dict]
     supported_claims: int
     claims: int
 
@@ -105,36 +112,52 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
     """Check every marker of `answer` against `context` (numbered from 1); see module doc."""
     claims = parse_claims(answer)
     passages = {n: _sentences_of(hit) for n, hit in enumerate(context, start=1)}
-    cited = sorted({n for c in claims for n in c.numbers if n in passages})
-    flat = [(n, i) for n in cited for i in range(len(passages[n]))]
-    claim_texts = [c.text for c in claims if c.numbers]
+    flat = [(n, i) for n in passages for i in range(len(passages[n]))]
+    claim_texts = list(dict.fromkeys(c.text for c in claims if c.text))
     vectors = embed(claim_texts + [passages[n][i][0] for n, i in flat]) if flat and claim_texts \
         else np.zeros((0, 1))
     claim_vec = dict(zip(claim_texts, vectors[: len(claim_texts)], strict=False))
     passage_vec = dict(zip(flat, vectors[len(claim_texts):], strict=False))
 
+    def support(claim: str, n: int) -> tuple[float, float, tuple[str, int, int]]:
+        """(support, semantic score, best passage) of source n for the claim; among equal
+        supports the semantically closest sentence is the quote."""
+        return max((max(semantic := float(claim_vec[claim] @ passage_vec[(n, i)]),
+                        _lexical_support(claim, passages[n][i][0])), semantic, passages[n][i])
+                   for i in range(len(passages[n])))
+
     best: dict[int, Citation] = {}
     removed: list[dict] = []
+    added: list[dict] = []
     kept_sentences: list[str] = []
     supported = 0
     for claim in claims:
+        scores = {n: support(claim.text, n) for n in passages} if claim.text else {}
+        backing = max(scores, key=lambda n: scores[n][:2], default=None)
+        if backing is not None and scores[backing][0] < threshold:
+            backing = None
         kept: list[int] = []
         for n in dict.fromkeys(claim.numbers):
             if n not in passages:
                 removed.append({"n": n, "sentence": claim.text,
                                 "reason": f"no source [{n}] was given to the model"})
-                continue
-            # best support; among equals the semantically closest sentence is the quote
-            score, _, (quote, qs, qe) = max(
-                (max(semantic := float(claim_vec[claim.text] @ passage_vec[(n, i)]),
-                     _lexical_support(claim.text, passages[n][i][0])), semantic, passages[n][i])
-                for i in range(len(passages[n]))
-            )
-            if score < threshold:
-                removed.append({"n": n, "sentence": claim.text, "support": round(score, 3),
+            elif scores and scores[n][0] >= threshold:
+                kept.append(n)
+            else:
+                removed.append({"n": n, "sentence": claim.text,
+                                "support": round(scores[n][0], 3) if scores else 0.0,
                                 "reason": f"source [{n}] does not support this sentence"})
-                continue
-            kept.append(n)
+        if not kept and backing is not None and len(claim.text.split()) >= 3:
+            # the model cited the wrong number, or forgot the marker: cite the source that
+            # supports the sentence instead, and say so
+            kept.append(backing)
+            added.append({"n": backing, "sentence": claim.text,
+                          "support": round(scores[backing][0], 3),
+                          "reason": (f"source [{backing}] supports this sentence; cited instead"
+                                     if claim.numbers else
+                                     f"uncited sentence; source [{backing}] supports it")})
+        for n in kept:
+            score, _, (quote, qs, qe) = scores[n]
             chunk = context[n - 1].chunk
             if n not in best or score > best[n].support:
                 best[n] = Citation(n=n, source=chunk.source_id, title=chunk.title,
@@ -148,6 +171,7 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
         text=" ".join(kept_sentences),
         citations=[best[n] for n in sorted(best)],
         removed=removed,
+        added=added,
         supported_claims=supported,
         claims=len(claims),
     )

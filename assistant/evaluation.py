@@ -44,6 +44,7 @@ def result_record(question: Question, answer) -> dict[str, Any]:
                        "quote": c["quote"], "start": c["start"], "end": c["end"]}
                       for c in data["citations"]],
         "removed_citations": data["removed_citations"],
+        "added_citations": data["added_citations"],
         "abstained": data["abstained"],
         "language": data["language"],
         "timings": data["timings"],

@@ -30,5 +30,14 @@ def message(language: str, key: str, **values: str) -> str:
     return text.format(**values) if values else text
 
 
+@lru_cache(maxsize=1)
+def answer_examples() -> list[dict[str, str]]:
+    """Worked examples shown to the model before every question: {sources, question, language,
+    answer}. They are invented (no corpus fact) and never change, so a local model keeps them in
+    its cached prompt prefix and they cost nothing per question."""
+    path = resources.files("prompts").joinpath("answer_examples.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def abstain_messages() -> set[str]:
     return {m["abstain"] for m in _messages().values()}

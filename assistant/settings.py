@@ -74,7 +74,8 @@ class Settings:
     max_answer_tokens: int = 384
     max_question_chars: int = 2000
     translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
-    excerpt_sentences: int = 2
+    excerpt_sentences: int = 1
+    whole_chunks: int = 1
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -100,7 +101,8 @@ class Settings:
             "llm_timeout_s": float(_env("KENBRON_LLM_TIMEOUT", "120")),
             "llm_threads": _int_env("KENBRON_LLM_THREADS", 2),
             "translate_queries": _env("KENBRON_TRANSLATE_QUERIES", "auto"),
-            "excerpt_sentences": _int_env("KENBRON_EXCERPT_SENTENCES", 2),
+            "excerpt_sentences": _int_env("KENBRON_EXCERPT_SENTENCES", cls.excerpt_sentences),
+            "whole_chunks": _int_env("KENBRON_WHOLE_CHUNKS", cls.whole_chunks),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):

@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from assistant.chain import Assistant, QuestionError
 from assistant.citations import parse_claims
 from assistant.settings import Settings
+from vectorstore.chunking import sentence_spans
 from vectorstore.ingest import ChunkingConfig
 from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
 
@@ -54,6 +55,8 @@ def test_parse_claims_attaches_markers_to_sentences():
     claims = parse_claims("Negen doden [1]. Musk deelde het artikel. [2][3] Einde [4, 5]")
     assert [c.numbers for c in claims] == [(1,), (2, 3), (4, 5)]
     assert claims[1].text == "Musk deelde het artikel."
+    # a marker before the full stop leaves no space in front of it
+    assert parse_claims("Negen doden [1].")[0].text == "Negen doden."
 
 
 def test_valid_citations_are_kept_and_invented_ones_removed(kb, use_embeddings):
@@ -72,6 +75,21 @@ def test_valid_citations_are_kept_and_invented_ones_removed(kb, use_embeddings):
     assert "9" in cited.quote or "negen" in cited.quote
 
 
+def test_wrong_or_missing_markers_are_corrected_to_the_supporting_source(kb, use_embeddings):
+    question = "Aan hoeveel sterfgevallen koppelde het artikel dat Musk deelde ChatGPT?"
+    hits = kb.search(question, 5)
+    wrong = next(n for n, h in enumerate(hits, 1) if "ChatGPT" not in h.chunk.text)
+    claim = "Musk deelde een artikel dat ChatGPT in verband bracht met negen sterfgevallen."
+    for reply in (f"{claim} [{wrong}]", claim):
+        answer = assistant(kb, use_embeddings, fake(reply)).ask(question)
+        assert not answer.abstained and f"[{wrong}]" not in answer.text
+        [citation] = answer.citations
+        assert answer.text == f"{claim} [{citation.n}]"
+        assert "negen sterfgevallen" in citation.quote or "9 décès" in citation.quote
+        assert [a["n"] for a in answer.added_citations] == [citation.n]
+        assert [r["n"] for r in answer.removed_citations] == ([wrong] if "[" in reply else [])
+
+
 def test_model_not_found_becomes_localised_abstention(kb, use_embeddings):
     a = assistant(kb, use_embeddings, fake("NOT_FOUND"))
     events = list(a.stream("Combien coûte l'abonnement à ChatGPT chez Musk ?"))
@@ -81,6 +99,10 @@ def test_model_not_found_becomes_localised_abstention(kb, use_embeddings):
     assert answer.abstained and answer.language == "fr"
     assert "documents ne le disent pas" in answer.text
     assert all("NOT_FOUND" not in e.data for e in events if e.kind == "token")
+    # a small model sometimes mangles the signal into the answer's language
+    mangled = assistant(kb, use_embeddings, fake("Het is niet_found in de bronnen [1]."))
+    answer = mangled.ask("Hoeveel kost een abonnement op ChatGPT bij Musk?")
+    assert answer.abstained and answer.timings.get("model_abstained") == 1
 
 
 def test_unsupported_answer_is_an_abstention(kb, use_embeddings):
@@ -114,18 +136,45 @@ def test_answer_prompt_names_the_question_language(kb, use_embeddings):
     question = "Combien de décès l'article partagé par Musk a-t-il liés à ChatGPT ?"
     a = assistant(kb, use_embeddings, model)
     a.ask(question)
-    assert "Answer in French" in model.seen[0][1].content
+    assert "Answer in French" in model.seen[0][-1].content
     a.ask("Hoeveel doden koppelde het artikel dat Musk deelde aan ChatGPT?")
-    assert "Answer in Dutch" in model.seen[1][1].content
-    # the system message never varies, so a local model reuses its cached prefix
-    assert model.seen[0][0].content == model.seen[1][0].content
+    assert "Answer in Dutch" in model.seen[1][-1].content
+    # all but the last message never vary, so a local model reuses its cached prefix
+    assert len(model.seen[0]) > 2 and model.seen[0][:-1] == model.seen[1][:-1]
+    assert [m.type for m in model.seen[0][1:-1]] == ["human", "ai"] * (len(model.seen[0]) // 2 - 1)
+
+
+def test_model_reads_top_chunk_whole_and_one_new_sentence_of_the_others(kb, use_embeddings):
+    question = "Aan hoeveel sterfgevallen koppelde het artikel dat Musk deelde ChatGPT?"
+    hits = kb.search(question, 5)
+    a = assistant(kb, use_embeddings, fake())
+    bodies = a.excerpts(question, hits)
+    assert bodies[0] == hits[0].chunk.text
+    shown = [" ".join(bodies[0][slice(*span)].lower().split()) for span in sentence_spans(bodies[0])]
+    for body, hit in zip(bodies[1:], hits[1:], strict=True):
+        assert body in hit.chunk.text and len(body.split()) >= 5
+        key = " ".join(body.lower().split())
+        assert key not in shown  # overlapping chunks do not repeat a sentence
+        shown.append(key)
+    whole = Assistant(Settings.from_env(backend="local", data_dir=str(kb.config.data_dir),
+                                        embedding="use", excerpt_sentences=0),
+                      knowledge_base=kb, chat_model=fake(), verify_embeddings=use_embeddings)
+    assert whole.excerpts(question, hits) == [h.chunk.text for h in hits]
+
+
+def test_prompt_text_drops_link_targets_and_anchors():
+    from assistant.chain import prompt_text
+
+    text = ("### Wapens {#weapons} Lanius bouwt [drones](https://example.org/v?id=1) ![kaart](k.png) "
+            "[meer](/risks_(x)) [2].")
+    assert prompt_text(text) == "### Wapens Lanius bouwt drones kaart meer (2)."
 
 
 def test_injected_instructions_and_markers_are_neutralised(kb, use_embeddings):
     model = fake("De kantine is open van negen tot vijf [1].")
     a = assistant(kb, use_embeddings, model)
     answer = a.ask("Wanneer is de kantine open?")
-    prompt = model.seen[0][1].content
+    prompt = model.seen[0][-1].content
     assert prompt.count("[") == len(answer.retrieved)  # only the source numbers are bracketed
     from assistant.chain import format_sources
 

@@ -198,7 +198,10 @@ class KnowledgeBase:
                 extra_queries: list[str]) -> list[ScoredChunk]:
         depth = max(30, 4 * k)
         # the registry read (is anything new published?) and both nearest-neighbour searches
-        # wait on Chroma, not on Python: run them at the same time, filter when all are in
+        # wait on Chroma, not on Python: run them at the same time, and rank with BM25 while
+        # they are under way; filter on published versions when all are in. The pool is FIFO
+        # and the registry read is submitted first, so a task waiting for it never waits on a
+        # task queued behind it.
         generation = _POOL.submit(self.store.generation)
 
         def versions() -> frozenset[str]:
@@ -209,12 +212,13 @@ class KnowledgeBase:
             suffix = "" if i == 0 else f"_{i}"
             vector = self._embed_query(q)
             sentences = _POOL.submit(self.store.nearest_by_sentence, vector, depth, versions)
-            dense = self.store.nearest_chunks(vector, depth, versions)
+            dense = _POOL.submit(self.store.nearest_chunks, vector, depth, versions)
             if i == 0:
                 self.sync_lexical(generation.result())
+            lexical = self._lexical_ids(q, depth, language if i == 0 else None)
             rankings += [
-                (f"dense{suffix}", dense),
-                (f"bm25{suffix}", self._lexical_ids(q, depth, language if i == 0 else None)),
+                (f"dense{suffix}", dense.result()),
+                (f"bm25{suffix}", lexical),
                 (f"sentence{suffix}", sentences.result()),
             ]
         fused = fuse(rankings, k, self.config.rrf_k)
