@@ -37,9 +37,9 @@ History = Sequence[tuple[str, str]]  # (user message, assistant message) pairs
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _WORD = re.compile(r"\w+")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
+_MD_ANCHOR = re.compile(r"\s*\{#[^}\s]*\}")
 # the model's "not in the sources" signal, also as a small model mangles it ("niet_found")
 _NOT_FOUND = re.compile(rf"{prompts.NOT_FOUND}|\b\w+_found\b", re.IGNORECASE)
-_MD_ANCHOR = re.compile(r"\s*\{#[^}\s]*\}")
 
 
 class QuestionError(ValueError):
