@@ -43,6 +43,13 @@ class Answer:
     # markers the verifier put where the model cited a wrong number or none: [{n, sentence, reason}]
     added_citations: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    # why an abstention happened: "no_sources", "key_terms" (the gate, before any model),
+    # "model" (the model said the sources do not answer), "unsupported" (no claim verified);
+    # None when the answer was not an abstention
+    abstain_reason: str | None = None
+    # the answering model was asked (False for gate abstentions, the extractive backend, errors
+    # before generation): what latency figures of the model should count
+    model_called: bool = False
 
     @property
     def context_chunk_ids(self) -> list[str]:
@@ -65,4 +72,6 @@ class Answer:
             "backend": self.backend,
             "model": self.model,
             "error": self.error,
+            "abstain_reason": self.abstain_reason,
+            "model_called": self.model_called,
         }

@@ -242,15 +242,16 @@ class Assistant:
         yield StreamEvent("sources", hits)
 
         if not hits or missing_key_terms(standalone, hits):
-            yield from self._abstain(answer, ms())
+            yield from self._abstain(answer, ms(), "key_terms" if hits else "no_sources")
             return
         if self.chat is None:
             yield from self._extractive(answer, standalone, ms)
             return
         yield from self._generate(answer, standalone, ms)
 
-    def _abstain(self, answer: Answer, now: float) -> Iterator[StreamEvent]:
+    def _abstain(self, answer: Answer, now: float, reason: str) -> Iterator[StreamEvent]:
         answer.abstained = True
+        answer.abstain_reason = reason
         answer.text = prompts.message(answer.language, "abstain")
         answer.citations = []
         answer.timings.setdefault("first_token_ms", now)
@@ -268,7 +269,7 @@ class Assistant:
     def _extractive(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
         chosen = extract_answer(question, answer.retrieved, self.kb)
         if not chosen:
-            yield from self._abstain(answer, ms())
+            yield from self._abstain(answer, ms(), "unsupported")
             return
         body = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
         text = f"{prompts.message(answer.language, 'extractive_lead')} {body}"
@@ -286,6 +287,7 @@ class Assistant:
             "not_found": not_found,
         }
         text, held = "", ""
+        answer.model_called = True
         try:
             for token in self.answer_chain.stream(inputs):
                 if "first_token_ms" not in answer.timings:
@@ -302,13 +304,11 @@ class Assistant:
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
         if _NOT_FOUND.search(text) or not text.strip():
-            answer.timings["model_abstained"] = 1
-            yield from self._abstain(answer, ms())
+            yield from self._abstain(answer, ms(), "model")
             return
         self._finish(answer, text, ms())
         if answer.abstained:  # no claim of the answer survived verification
-            answer.timings["unsupported_answer"] = 1
-            yield from self._abstain(answer, ms())
+            yield from self._abstain(answer, ms(), "unsupported")
             return
         yield StreamEvent("answer", answer)
 

@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None)
     _common(p)
 
+    p = sub.add_parser("doctor", help="can this machine run Kenbron, and how fast? (exit 1 if not)")
+    p.add_argument("--backend", choices=BACKENDS, default=None)
+    p.add_argument("--no-measure", action="store_true", help="skip measuring the local model's speed")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    _common(p)
+
     p = sub.add_parser("eval", help="evaluate on a question set (JSONL, see eval/FORMAT.md)")
     p.add_argument("--questions", type=Path, required=True)
     p.add_argument("--backend", choices=BACKENDS, default=None)
@@ -219,6 +225,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 1 if answer.error else 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from assistant.doctor import run_checks
+
+    checks = run_checks(_settings(args), measure=not args.no_measure)
+    if args.json:
+        print(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
+    else:
+        for c in checks:
+            print(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
+            if not c.ok:
+                print(f"      fix: {c.fix}")
+        broken = [c.name for c in checks if not c.ok]
+        print("\n" + (f"{len(broken)} problem(s): {', '.join(broken)}" if broken
+                      else "everything needed is in place"))
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -338,6 +361,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "search": cmd_search,
     "ask": cmd_ask,
     "eval": cmd_eval,
+    "doctor": cmd_doctor,
     "serve": cmd_serve,
 }
 

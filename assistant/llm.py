@@ -1,8 +1,7 @@
 """The LLM backends behind one narrow interface: a LangChain chat model, or none (extractive).
 
-- `local`: Qwen2.5-Coder-1.5B-Instruct (GGUF) run in-process by llama-cpp-python, wrapped as a
-  LangChain chat model so the chain is the same for every backend. One model instance per process,
-  guarded by a lock: llama.cpp contexts are not re-entrant, so concurrent users queue here.
+- `local`: Qwen2.5-Coder-1.5B-Instruct (GGUF) in a supervised `llama_cpp.server` worker process
+  (`assistant.local_worker`), so a crash of llama.cpp costs one answer, never the app.
 - `openai`: OpenAI's API with `OPENAI_API_KEY`.
 - `compatible`: any OpenAI-compatible server at `OPENAI_BASE_URL` (Ollama, vLLM, llama.cpp's
   server, Hugging Face's router with `HF_TOKEN`).
@@ -22,36 +21,48 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from assistant.errors import LLMError
+from assistant.local_worker import LocalWorker, server_command
 from assistant.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 HF_ROUTER = "https://router.huggingface.co/v1"
 
 
-class LLMError(RuntimeError):
-    """The answering model is unavailable or failed; the message is safe to show to users."""
+_WORKERS: dict[tuple, LocalWorker] = {}
+_WORKERS_LOCK = threading.Lock()
 
 
-_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
-_LLAMA_LOCK = threading.Lock()  # one llama.cpp context per process; it is not re-entrant
+def local_worker(settings: Settings) -> LocalWorker:
+    """The process-wide worker for this model and these threads (started at the first question)."""
+    key = (str(settings.model_path), settings.llm_threads, settings.context_tokens)
+    with _WORKERS_LOCK:
+        if key not in _WORKERS:
+            command = server_command(settings.model_path, settings.llm_threads, settings.context_tokens)
+            _WORKERS[key] = LocalWorker(command, settings.data_dir / "logs" / "llm-worker.log")
+        return _WORKERS[key]
 
 
-@lru_cache(maxsize=1)
-def _load_llama(path: str, threads: int, context: int):
-    from llama_cpp import Llama
+@lru_cache(maxsize=4)
+def _worker_client(url: str, timeout_s: float, max_tokens: int) -> BaseChatModel:
+    """One HTTP client per worker URL (a restarted worker listens on a new port)."""
+    from langchain_openai import ChatOpenAI
 
-    return Llama(model_path=path, n_ctx=context, n_threads=threads, n_batch=512, verbose=False,
-                 seed=0)
+    return ChatOpenAI(model="local", base_url=url, api_key="not-needed", temperature=0, seed=0,
+                      timeout=timeout_s, max_retries=0, max_tokens=max_tokens)
 
 
-class LocalLlamaChat(BaseChatModel):
-    """llama-cpp-python as a LangChain chat model (greedy decoding: answers are reproducible)."""
+class LocalChat(BaseChatModel):
+    """The local model, run by a supervised `llama_cpp.server` worker, as a LangChain chat model.
+
+    Greedy decoding, so answers are reproducible. The model file is verified before a worker is
+    started; every failure of the worker arrives as an `LLMError` (see `assistant.local_worker`).
+    """
 
     model_path: str
-    threads: int = 2
-    context_tokens: int = 4096
+    worker: Any
     max_tokens: int = 384
-    temperature: float = 0.0
+    timeout_s: float = 120.0
 
     @property
     def _llm_type(self) -> str:
@@ -61,23 +72,14 @@ class LocalLlamaChat(BaseChatModel):
     def model_name(self) -> str:
         return Path(self.model_path).name
 
-    def _llama(self):
+    def _client(self) -> BaseChatModel:
         from assistant.model_install import ModelError, verify_model
 
         try:
             verify_model(Path(self.model_path))
         except ModelError as exc:
             raise LLMError(str(exc)) from exc
-        return _load_llama(self.model_path, self.threads, self.context_tokens)
-
-    def _payload(self, messages: list[BaseMessage], stop: list[str] | None) -> dict:
-        return {
-            "messages": [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)}
-                         for m in messages],
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "stop": stop or None,
-        }
+        return _worker_client(self.worker.url(), self.timeout_s, self.max_tokens)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
@@ -87,16 +89,18 @@ class LocalLlamaChat(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        llama = self._llama()
-        with _LLAMA_LOCK:
-            for part in llama.create_chat_completion(stream=True, **self._payload(messages, stop)):
-                delta = part["choices"][0]["delta"].get("content") or ""
+        client = self._client()
+        try:
+            for part in client.stream(messages, stop=stop):
+                delta = str(part.content)
                 if not delta:
                     continue
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
                 if run_manager:
                     run_manager.on_llm_new_token(delta, chunk=chunk)
                 yield chunk
+        except Exception as exc:
+            raise self.worker.failure(exc) from exc
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
@@ -105,9 +109,8 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     if backend == "extractive":
         return None
     if backend == "local":
-        return LocalLlamaChat(model_path=str(settings.model_path), threads=settings.llm_threads,
-                              context_tokens=settings.context_tokens,
-                              max_tokens=settings.max_answer_tokens)
+        return LocalChat(model_path=str(settings.model_path), worker=local_worker(settings),
+                         max_tokens=settings.max_answer_tokens, timeout_s=settings.llm_timeout_s)
     from langchain_openai import ChatOpenAI
 
     if backend == "openai":

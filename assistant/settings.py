@@ -27,8 +27,13 @@ def default_data_dir() -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share") / "kenbron"
 
 
+def default_cache_dir() -> Path:
+    """Where built wheels and the model live: outside the checkout, shared by clones."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "kenbron"
+
+
 def default_model_path() -> Path:
-    return _xdg("XDG_CACHE_HOME", ".cache") / "kenbron" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    return default_cache_dir() / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
 def _env(name: str, default: Any = None) -> str | None:
@@ -76,6 +81,14 @@ class Settings:
     translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
     excerpt_sentences: int = 1
     whole_chunks: int = 1
+    # the app
+    uploads: str = "open"  # open, password, off; see `upload_policy`
+    admin_password: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 7860
+    on_spaces: bool = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -103,7 +116,15 @@ class Settings:
             "translate_queries": _env("KENBRON_TRANSLATE_QUERIES", "auto"),
             "excerpt_sentences": _int_env("KENBRON_EXCERPT_SENTENCES", cls.excerpt_sentences),
             "whole_chunks": _int_env("KENBRON_WHOLE_CHUNKS", cls.whole_chunks),
+            "admin_password": _env("KENBRON_ADMIN_PASSWORD"),
+            "username": _env("KENBRON_USERNAME"),
+            "password": _env("KENBRON_PASSWORD"),
+            "host": _env("GRADIO_SERVER_NAME", cls.host),
+            "port": _int_env("GRADIO_SERVER_PORT", cls.port),
+            "on_spaces": bool(_env("SPACE_ID")),
         }
+        values["uploads"] = upload_policy(_env("KENBRON_UPLOADS", ""), values["admin_password"],
+                                          values["on_spaces"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
             values["data_dir"] = Path(values["data_dir"]).expanduser()
@@ -152,6 +173,17 @@ def _default_backend() -> str:
     if _env("OPENAI_API_KEY"):
         return "openai"
     return "local"
+
+
+def upload_policy(requested: str, admin_password: str | None, on_spaces: bool) -> str:
+    """Uploads change what every visitor sees: open locally, behind the admin password when one
+    is set, off on a Space without one — unless `KENBRON_UPLOADS` says otherwise."""
+    requested = (requested or "").strip().lower()
+    if requested in ("open", "password", "off"):
+        return requested
+    if admin_password:
+        return "password"
+    return "off" if on_spaces else "open"
 
 
 def store_config(settings: Settings):

@@ -263,7 +263,11 @@ def measure_embedders(work: Path, names: list[str]) -> dict:
 # --- the local model ----------------------------------------------------------------------------
 
 def measure_llm(work: Path, n_questions: int, ks: list[int]) -> dict:
+    """Time to sources and to the first answer token at each k, through the supervised worker;
+    the machine's prompt and generation speed from the set-up smoke test (a child process).
+    `benchmarks/first_token.py` relates the first token to that speed question by question."""
     from assistant.chain import Assistant
+    from assistant.llama_build import smoke_test
     from assistant.settings import Settings
 
     settings = Settings.from_env(data_dir=work / "llm-store", backend="local")
@@ -274,54 +278,28 @@ def measure_llm(work: Path, n_questions: int, ks: list[int]) -> dict:
                  (REPO / "eval" / "questions.dev.jsonl").read_text().splitlines() if line]
     questions = [q["question"] for q in questions if q.get("category") != "unanswerable"]
     questions = questions[:n_questions]
-    llama = assistant.chat._llama()
     assistant.ask("warm up: what is this collection about?")
     out: dict = {"model": assistant.chat.model_name, "threads": settings.llm_threads}
     for k in ks:
-        sources, first, rates = [], [], []
+        sources, first = [], []
         for question in questions:
             log(f"llm k={k}: {question[:60]}")
             t0 = time.perf_counter()
-            t_sources = t_first = None
-            text = ""
             for event in assistant.stream(question, k=k):
-                now = time.perf_counter() - t0
                 if event.kind == "sources":
-                    t_sources = now
-                elif event.kind == "token" and t_first is None:
-                    t_first = now
-                elif event.kind == "answer":
-                    answer = event.data
-                    text = answer.text
-            total = time.perf_counter() - t0
-            sources.append(t_sources * 1000)
-            first_model = answer.timings.get("first_token_ms")
-            if first_model is not None and not answer.abstained:
-                first.append(first_model)
-                n_tokens = len(llama.tokenize(text.encode(), add_bos=False))
-                gen_s = total - first_model / 1000
-                if gen_s > 0:
-                    rates.append(n_tokens / gen_s)
+                    sources.append((time.perf_counter() - t0) * 1000)
+                elif event.kind == "answer" and event.data.model_called and not event.data.error:
+                    first.append(event.data.timings["first_token_ms"])
         out[f"k{k}"] = {
             "questions": len(questions),
             "answered": len(first),
             "time_to_sources_ms": stats(sources),
             "first_token_ms": stats(first) if first else None,
-            "tokens_per_s": {"p50": round(percentile(rates, 50), 1)} if rates else None,
         }
-    out["prompt_tokens_per_s"] = round(prompt_rate(llama), 1)
+    speed = smoke_test(settings.model_path, settings.llm_threads)
+    out["prompt_tokens_per_s"] = speed["prompt_tokens_per_s"]
+    out["generation_tokens_per_s"] = speed["generation_tokens_per_s"]
     return out
-
-
-def prompt_rate(llama) -> float:
-    """The machine's prompt-processing speed: 256 fresh tokens through the model."""
-    tokens = llama.tokenize(("Kenbron measures prompt processing speed. " * 64).encode())[:256]
-    llama.reset()
-    t0 = time.perf_counter()
-    llama.eval(tokens)
-    rate = len(tokens) / (time.perf_counter() - t0)
-    llama.reset()
-    return rate
 
 
 def measure_serve(work: Path) -> dict:
@@ -344,7 +322,11 @@ def measure_serve(work: Path) -> dict:
         if client is None:
             raise RuntimeError("kenbron serve did not start")
         client.predict("What did Altman say about nuclear energy?", "[]", api_name="/ask")
-        return {"serve_peak_rss_mb": peak_rss_of(proc.pid)}
+        # the model lives in the app's worker process: count both
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        worker = sum(peak_rss_of(int(pid)) for pid in children)
+        return {"serve_peak_rss_mb": round(peak_rss_of(proc.pid) + worker, 1),
+                "serve_app_peak_rss_mb": peak_rss_of(proc.pid), "serve_worker_peak_rss_mb": worker}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -379,14 +361,13 @@ def table(result: dict) -> str:
     if result.get("llm"):
         llm = result["llm"]
         parts += ["", f"## Local model ({llm['model']}, {llm['threads']} threads, prompt "
-                  f"{llm['prompt_tokens_per_s']} tokens/s)", "",
-                  "| k | sources p50 ms | first token p50 / p95 ms | tokens/s p50 |", "|---|---|---|---|"]
+                  f"{llm['prompt_tokens_per_s']} tokens/s, generation {llm['generation_tokens_per_s']} "
+                  "tokens/s)", "", "| k | sources p50 ms | first token p50 / p95 ms |", "|---|---|---|"]
         for k in ("k3", "k5"):
             if k in llm:
                 e = llm[k]
                 ft = e["first_token_ms"] or {"p50": "-", "p95": "-"}
-                parts.append(f"| {k[1:]} | {e['time_to_sources_ms']['p50']} | {ft['p50']} / "
-                             f"{ft['p95']} | {(e['tokens_per_s'] or {}).get('p50', '-')} |")
+                parts.append(f"| {k[1:]} | {e['time_to_sources_ms']['p50']} | {ft['p50']} / {ft['p95']} |")
         if "serve_peak_rss_mb" in llm:
             parts.append(f"\n`kenbron serve` peak RSS with the local model: {llm['serve_peak_rss_mb']} MB")
     return "\n".join(parts) + "\n"

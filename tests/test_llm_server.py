@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
 from assistant.chain import Assistant
+from assistant.local_worker import server_command
 from assistant.settings import Settings
 from tests.conftest import free_port, stop, wait_for_http
 from vectorstore.language import detect_question_language
@@ -23,10 +23,9 @@ def llama_server(tmp_path_factory):
         pytest.fail(f"local model missing at {settings.model_path}; run scripts/setup")
     port = free_port()
     log = open(tmp_path_factory.mktemp("llama") / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(settings.model_path),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT)
+    command = server_command(settings.model_path, settings.llm_threads, settings.context_tokens)
+    proc = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
     wait_for_http(f"http://127.0.0.1:{port}/v1/models", timeout=180, process=proc)
     yield f"http://127.0.0.1:{port}/v1"
     stop(proc)

@@ -44,15 +44,6 @@ CSS = """
 """
 
 
-def upload_policy() -> str:
-    policy = os.environ.get("KENBRON_UPLOADS", "").strip().lower()
-    if policy in ("open", "password", "off"):
-        return policy
-    if os.environ.get("KENBRON_ADMIN_PASSWORD"):
-        return "password"
-    return "off" if os.environ.get("SPACE_ID") else "open"
-
-
 def _history_pairs(history: list[dict]) -> list[tuple[str, str]]:
     """Gradio messages → (user, assistant) pairs; content may be a list of text blocks."""
     def text(content: Any) -> str:
@@ -147,12 +138,12 @@ class KenbronUI:
                 for d in self.kb.documents()]
 
     def _allowed(self, password: str) -> None:
-        policy = upload_policy()
+        policy = self.settings.uploads
         if policy == "off":
             raise gr.Error("Uploads and removals are disabled on this deployment "
                            "(set KENBRON_UPLOADS or KENBRON_ADMIN_PASSWORD).")
         if policy == "password":
-            expected = os.environ.get("KENBRON_ADMIN_PASSWORD", "")
+            expected = self.settings.admin_password or ""
             if not expected or not hmac.compare_digest(password or "", expected):
                 raise gr.Error("Wrong or missing admin password.")
 
@@ -245,7 +236,7 @@ class KenbronUI:
                 chatbot.like(self.feedback, [last], None, api_name=False)
 
             with gr.Tab("Documents"):
-                policy = upload_policy()
+                policy = self.settings.uploads
                 table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
                                      headers=["title", "source", "language", "date", "chunks"],
                                      label="Ingested documents")
@@ -300,13 +291,11 @@ def ensure_corpus(assistant: Assistant) -> None:
 def launch(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:
     settings = settings or Settings.from_env()
     demo = build_app(settings)
-    auth = None
-    if os.environ.get("KENBRON_USERNAME") and os.environ.get("KENBRON_PASSWORD"):
-        auth = (os.environ["KENBRON_USERNAME"], os.environ["KENBRON_PASSWORD"])
+    auth = (settings.username, settings.password) if settings.username and settings.password else None
     eval_dir = settings.data_dir / "eval"
     demo.queue(default_concurrency_limit=4, max_size=64).launch(
-        server_name=host or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        server_name=host or settings.host,
+        server_port=port or settings.port,
         ssr_mode=False, auth=auth, show_error=True, css=CSS,
         allowed_paths=[str(eval_dir), str(REPO_ROOT / "eval" / "report")],
     )

@@ -1,0 +1,128 @@
+"""`kenbron doctor`: can this machine run Kenbron, and how fast?
+
+Each check is a `Check` with a verdict and, when it fails, the fix. The local model is measured
+in a child process (the same smoke test set-up runs), so a llama.cpp build that crashes on this
+CPU is reported as a failed check instead of killing the doctor.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from assistant import llama_build
+from assistant.settings import Settings
+
+_INTERESTING = ("avx", "avx2", "fma", "f16c", "bmi2", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
+                "avx512vbmi", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    data: dict | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_cpu() -> Check:
+    flags = llama_build.cpu_flags()
+    shown = " ".join(f for f in _INTERESTING if f in flags) or "none of the SIMD extensions llama.cpp uses"
+    tiers = ", ".join(b.tier for b in llama_build.candidate_builds(flags))
+    detail = f"{llama_build.cpu_model()}; {shown}; llama.cpp builds to try: {tiers}"
+    if any(f.startswith("amx") for f in flags):
+        detail += " (AMX present: Kenbron never compiles it in; the native build crashes with it)"
+    data = {"model": llama_build.cpu_model(), "flags": sorted(flags & set(_INTERESTING))}
+    return Check("cpu", True, detail, data=data)
+
+
+def check_llama_build() -> Check:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Check("llama.cpp build", False, "llama-cpp-python is not installed",
+                     "run scripts/setup (it builds llama.cpp for this CPU)")
+    record = llama_build.read_record()
+    if record is None:
+        return Check("llama.cpp build", False,
+                     "llama-cpp-python was installed without Kenbron's CPU-checked build; it may be "
+                     "a native build that crashes on this CPU",
+                     "run `.venv/bin/python -m assistant.llama_build` (or scripts/setup)")
+    fitting = {b.key for b in llama_build.candidate_builds(llama_build.cpu_flags())}
+    if record.get("key") not in fitting:
+        return Check("llama.cpp build", False,
+                     f"the installed build ({record.get('tier')}) was made for another CPU "
+                     f"({record.get('cpu')})", "run `.venv/bin/python -m assistant.llama_build`",
+                     data=record)
+    return Check("llama.cpp build", True, f"{record['tier']} tier: {record['cmake_args']}", data=record)
+
+
+def check_model(settings: Settings) -> Check:
+    from assistant.model_install import ModelError, verify_model
+
+    try:
+        verify_model(settings.model_path)
+    except ModelError as exc:
+        return Check("local model", False, str(exc), "run `.venv/bin/python -m assistant.model_install`")
+    return Check("local model", True, f"{settings.model_path} (SHA-256 verified)")
+
+
+def check_speed(settings: Settings) -> Check:
+    try:
+        speed = llama_build.smoke_test(settings.model_path, settings.llm_threads)
+    except llama_build.BuildError as exc:
+        return Check("local model speed", False, str(exc),
+                     "run `.venv/bin/python -m assistant.llama_build`; it falls back to a more "
+                     "conservative build when one crashes")
+    detail = (f"prompt {speed['prompt_tokens_per_s']} tokens/s, generation "
+              f"{speed['generation_tokens_per_s']} tokens/s on {settings.llm_threads} threads; "
+              f"system info: {speed['system_info']}")
+    return Check("local model speed", True, detail, data=speed)
+
+
+def check_backend(settings: Settings) -> Check:
+    from assistant.llm import LLMError, make_chat_model, model_label
+
+    try:
+        chat = make_chat_model(settings)
+    except LLMError as exc:
+        return Check("backend", False, str(exc), "set the variables named above, or KENBRON_LLM=extractive")
+    return Check("backend", True, f"{settings.backend}: {model_label(settings, chat)}; "
+                 f"embeddings: {settings.embedding}")
+
+
+def check_store(settings: Settings) -> Check:
+    from assistant.settings import store_config
+    from vectorstore.knowledge_base import KnowledgeBase
+
+    try:
+        docs = KnowledgeBase(store_config(settings)).documents()
+    except Exception as exc:
+        return Check("store", False, f"{settings.location}: {type(exc).__name__}: {str(exc)[:300]}",
+                     "start the Chroma server, or check KENBRON_DATA_DIR / CHROMA_HOST")
+    chunks = sum(d.chunks for d in docs)
+    if not docs:
+        return Check("store", False, f"{settings.location}: no documents ingested",
+                     "run `kenbron ingest data/corpus` (scripts/setup does)")
+    return Check("store", True, f"{settings.location}: {len(docs)} documents, {chunks} chunks")
+
+
+def check_app(settings: Settings) -> Check:
+    login = "login required" if settings.username and settings.password else "no login"
+    return Check("app", True, f"listens on {settings.host}:{settings.port}; uploads {settings.uploads}; "
+                 f"{login}")
+
+
+def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
+    """Every check in order; the local-model ones only when the local backend is active."""
+    steps: list[Callable[[], Check]] = [check_cpu]
+    if settings.backend == "local":
+        steps += [check_llama_build, lambda: check_model(settings)]
+    steps += [lambda: check_backend(settings), lambda: check_store(settings), lambda: check_app(settings)]
+    checks = [step() for step in steps]
+    if measure and settings.backend == "local" and all(c.ok for c in checks[1:3]):
+        checks.insert(3, check_speed(settings))
+    return checks

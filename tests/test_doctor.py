@@ -1,0 +1,46 @@
+"""`kenbron doctor` on this machine: a healthy set-up passes; each broken part fails with its fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import BIN
+
+
+def doctor(data_dir, *args: str, **env: str) -> tuple[int, list[dict]]:
+    full = dict(os.environ, KENBRON_DATA_DIR=str(data_dir), **env)
+    full.pop("KENBRON_EMBEDDING", None)
+    run = subprocess.run([str(BIN / "kenbron"), "doctor", "--json", *args], env=full,
+                         capture_output=True, text=True, timeout=600)
+    return run.returncode, json.loads(run.stdout)
+
+
+@pytest.mark.llm
+def test_doctor_measures_the_local_model_on_a_healthy_setup(corpus_data_dir):
+    status, checks = doctor(corpus_data_dir)
+    by_name = {c["name"]: c for c in checks}
+    assert status == 0, checks
+    speed = by_name["local model speed"]["data"]
+    assert speed["prompt_tokens_per_s"] > 0 and speed["generation_tokens_per_s"] > 0
+    assert "AVX" in speed["system_info"] or "SSE" in speed["system_info"]
+    assert "AMX" not in by_name["llama.cpp build"]["detail"].replace("AMX_", "")  # never compiled in
+    assert "5 documents" in by_name["store"]["detail"]
+
+
+def test_doctor_fails_with_the_fix_for_a_missing_model_and_an_empty_store(tmp_path):
+    status, checks = doctor(tmp_path / "empty", KENBRON_MODEL_PATH=str(tmp_path / "none.gguf"))
+    by_name = {c["name"]: c for c in checks}
+    assert status == 1
+    assert not by_name["local model"]["ok"] and "model_install" in by_name["local model"]["fix"]
+    assert "local model speed" not in by_name  # nothing to measure without a model
+    assert not by_name["store"]["ok"] and "kenbron ingest" in by_name["store"]["fix"]
+
+
+def test_doctor_for_the_extractive_backend_skips_the_model(corpus_data_dir):
+    status, checks = doctor(corpus_data_dir, "--backend", "extractive")
+    assert status == 0
+    assert [c["name"] for c in checks] == ["cpu", "backend", "store", "app"]

@@ -1,0 +1,149 @@
+"""The local model runs in a supervised worker process: its crashes cost one answer, never the app.
+
+The app-level tests run the real model in a real `kenbron serve` and kill its real worker with
+SIGKILL — mid-answer, and while it is still starting — then ask again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from assistant.errors import LLMError
+from assistant.llama_build import candidate_builds
+from assistant.local_worker import LocalWorker
+from tests.conftest import start_app, stop
+
+ANSWERABLE = "Hoeveel gebruikers gaat ChatGPT binnenkort overschrijden?"
+ANSWERABLE_FR = "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?"
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The `llama_cpp.server` children of process `parent`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"llama_cpp.server" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_worker_that_exits_at_start_is_a_clear_error_and_is_started_again(tmp_path):
+    worker = LocalWorker([sys.executable, "-c", "import sys; sys.exit(3)"], tmp_path / "w.log",
+                         start_timeout_s=30)
+    for attempt in (1, 2):
+        with pytest.raises(LLMError, match=r"crashed while starting \(exit status 3\)"):
+            worker.url()
+        assert worker.starts == attempt  # every question tries a fresh worker
+    assert str(tmp_path / "w.log") in str(pytest.raises(LLMError, worker.url).value)
+
+
+def test_worker_killed_by_a_signal_at_start_names_the_signal(tmp_path):
+    worker = LocalWorker([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"],
+                         tmp_path / "w.log", start_timeout_s=30)
+    with pytest.raises(LLMError, match="SIGSEGV"):
+        worker.url()
+
+
+def test_worker_arguments_are_checked():
+    with pytest.raises(ValueError, match="command"):
+        LocalWorker([], Path("x.log"))
+    with pytest.raises(ValueError, match="start_timeout_s"):
+        LocalWorker(["true"], Path("x.log"), start_timeout_s=0)
+
+
+AMX_CPU = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2", "avx_vnni", "avx512f", "avx512cd", "avx512vl",
+           "avx512dq", "avx512bw", "avx512vbmi", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8",
+           "amx_bf16"}
+
+
+def test_builds_never_compile_amx_and_fall_back_from_avx512_to_baseline():
+    builds = candidate_builds(AMX_CPU)
+    assert [b.tier for b in builds] == ["avx512", "avx2", "baseline"]
+    for build in builds:
+        assert "-DGGML_NATIVE=OFF" in build.cmake_args
+        assert all(f"-DGGML_AMX_{x}=OFF" in build.cmake_args for x in ("TILE", "INT8", "BF16"))
+        assert "AMX" not in " ".join(build.options)
+    assert "-DGGML_AVX512=ON" in builds[0].cmake_args
+    assert "-DGGML_AVX512=OFF" in builds[1].cmake_args and "-DGGML_AVX2=ON" in builds[1].cmake_args
+    assert "=ON" not in builds[2].cmake_args
+    assert len({b.key for b in builds}) == 3  # each flag set has its own wheel folder
+
+
+def test_builds_only_use_what_the_cpu_reports():
+    avx2_cpu = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"}
+    assert [b.tier for b in candidate_builds(avx2_cpu)] == ["avx2", "baseline"]
+    # AVX-512F without BW/VL/DQ/CD is not enough for ggml's AVX-512 build
+    assert [b.tier for b in candidate_builds(avx2_cpu | {"avx512f"})] == ["avx2", "baseline"]
+    assert [b.tier for b in candidate_builds(set())] == ["baseline"]
+    # the key is the flags, not the tier's name: another CPU's AVX-512 wheel is not this one's
+    other = candidate_builds(AMX_CPU - {"avx512_bf16"})[0]
+    assert other.tier == "avx512" and other.key != candidate_builds(AMX_CPU)[0].key
+
+
+@pytest.fixture
+def local_app(corpus_data_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data)
+    proc, url = start_app(data, tmp_path / "serve.log", KENBRON_LLM="local")
+    yield proc, url
+    stop(proc)
+
+
+def _wait_for_worker(app_pid: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = worker_pids(app_pid)
+        if pids:
+            return pids[0]
+        time.sleep(0.01)
+    raise TimeoutError("no model worker appeared")
+
+
+@pytest.mark.llm
+def test_worker_killed_mid_answer_costs_one_answer_not_the_app(local_app):
+    proc, url = local_app
+    client = Client(url, verbose=False)
+    first = client.predict(ANSWERABLE, "[]", api_name="/ask")
+    assert first["error"] is None and first["citations"], first
+    worker = _wait_for_worker(proc.pid)
+
+    job = client.submit(ANSWERABLE_FR, "[]", api_name="/ask")
+    time.sleep(1.5)  # retrieval is done in well under a second; the model is now reading
+    os.kill(worker, signal.SIGKILL)
+    killed = job.result(timeout=300)
+    assert killed["error"] and "stopped while answering" in killed["error"], killed
+    assert "SIGKILL" in killed["error"]
+    assert proc.poll() is None  # the app is still up
+
+    again = client.predict(ANSWERABLE, "[]", api_name="/ask")
+    assert again["error"] is None and again["citations"], again
+    assert worker_pids(proc.pid) and worker not in worker_pids(proc.pid)
+
+
+@pytest.mark.llm
+def test_worker_crashing_at_start_costs_one_answer_not_the_app(local_app):
+    proc, url = local_app
+    client = Client(url, verbose=False)
+    job = client.submit(ANSWERABLE, "[]", api_name="/ask")
+    os.kill(_wait_for_worker(proc.pid), signal.SIGKILL)  # long before the model is loaded
+    crashed = job.result(timeout=300)
+    assert crashed["error"] and "crashed while starting" in crashed["error"], crashed
+    assert proc.poll() is None
+
+    again = client.predict(ANSWERABLE, "[]", api_name="/ask")
+    assert again["error"] is None and again["citations"], again
