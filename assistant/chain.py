@@ -82,7 +82,7 @@ def prompt_text(text: str) -> str:
 def format_sources(hits: Sequence[ScoredChunk], bodies: Sequence[str] | None = None) -> str:
     """Numbered sources for the prompt."""
     return "\n\n".join(f"[{n}] {prompt_text(bodies[n - 1] if bodies else hit.chunk.text)}"
-                         for n, hit in enumerate(hits, start=1))
+                         for n, hit in enumerate(hits, start=1) if not bodies or bodies[n - 1])
 
 
 def _history_text(history: History, turns: int = 3) -> str:
@@ -142,6 +142,28 @@ class Assistant:
             self._verify_embeddings = make_embeddings("use")
         vectors = np.asarray(self._verify_embeddings.embed_documents(texts), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def evidence_excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:
+        """EXPERIMENT: the sentences of all hits closest to the question, each with the next one."""
+        import os
+        m = int(os.environ.get("KX_M", "4"))
+        best = self.kb.best_sentences(question, list(hits), n=m)
+        chosen = {h.chunk.chunk_id: set() for h in hits}
+        spans = {h.chunk.chunk_id: sentence_spans(h.chunk.text) for h in hits}
+        for text, cid, _ in best:
+            texts = [_key(hits_text[slice(*sp)]) for hits_text in [next(h.chunk.text for h in hits if h.chunk.chunk_id == cid)] for sp in spans[cid]]
+            if _key(text) in texts:
+                i = texts.index(_key(text))
+                chosen[cid].update({i, i + 1} if i + 1 < len(texts) else {i})
+        out, shown = [], set()
+        for h in hits:
+            parts = []
+            for i in sorted(chosen[h.chunk.chunk_id]):
+                t = h.chunk.text[slice(*spans[h.chunk.chunk_id][i])]
+                if _key(t) not in shown:
+                    shown.add(_key(t)); parts.append(t)
+            out.append(" … ".join(parts))
+        return out
 
     def excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:
         """What the model reads of each hit: the best-ranked chunks whole, of the others only the
@@ -281,7 +303,7 @@ class Assistant:
     def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
         not_found = prompts.NOT_FOUND
         inputs = {
-            "sources": format_sources(answer.retrieved, self.excerpts(question, answer.retrieved)),
+            "sources": format_sources(answer.retrieved, (self.evidence_excerpts if __import__("os").environ.get("KX") else self.excerpts)(question, answer.retrieved)),
             "question": question,
             "language_name": prompts.message(answer.language, "language_name"),
             "not_found": not_found,
@@ -313,7 +335,7 @@ class Assistant:
         yield StreamEvent("answer", answer)
 
     def _finish(self, answer: Answer, text: str, now: float) -> None:
-        check = verify_citations(text, answer.retrieved, self.embed)
+        check = verify_citations(text, answer.retrieved, self.embed, question=answer.standalone_question)
         answer.text = check.text
         answer.citations = check.citations
         answer.removed_citations = check.removed

@@ -4,7 +4,9 @@ Method (documented in the README): the answer is split into sentences; markers t
 sentence belong to it. A marker is kept only if
 
 1. `n` names one of the chunks given to the model (1..len(context)), and
-2. the cited chunk supports the sentence: the best *support score* between the sentence (markers
+2. the cited chunk carries every number, date and name of the sentence (`assistant.specifics`:
+   in any language and format), and
+3. the cited chunk supports the sentence: the best *support score* between the sentence (markers
    removed) and any sentence of the chunk reaches `SUPPORT_THRESHOLD`. The support score is the
    larger of a semantic score — cosine similarity of multilingual sentence embeddings, which works
    across languages (a Dutch answer citing a French source) — and a lexical score — the share of
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Citation
+from assistant.specifics import missing_specifics
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 
@@ -108,7 +111,7 @@ def _sentences_of(hit: ScoredChunk) -> list[tuple[str, int, int]]:
 
 
 def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn,
-                     threshold: float = SUPPORT_THRESHOLD) -> Verification:
+                     threshold: float = SUPPORT_THRESHOLD, question: str = "") -> Verification:
     """Check every marker of `answer` against `context` (numbered from 1); see module doc."""
     claims = parse_claims(answer)
     passages = {n: _sentences_of(hit) for n, hit in enumerate(context, start=1)}
@@ -121,10 +124,15 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
 
     def support(claim: str, n: int) -> tuple[float, float, tuple[str, int, int]]:
         """(support, semantic score, best passage) of source n for the claim; among equal
-        supports the semantically closest sentence is the quote."""
-        return max((max(semantic := float(claim_vec[claim] @ passage_vec[(n, i)]),
+        supports the semantically closest sentence is the quote. A source that lacks one of
+        the claim's numbers, dates or names supports it not at all."""
+        best = max((max(semantic := float(claim_vec[claim] @ passage_vec[(n, i)]),
                         _lexical_support(claim, passages[n][i][0])), semantic, passages[n][i])
                    for i in range(len(passages[n])))
+        chunk = context[n - 1].chunk
+        if missing_specifics(claim, chunk.text, chunk.title, question):
+            return (0.0, *best[1:])
+        return best
 
     best: dict[int, Citation] = {}
     removed: list[dict] = []
@@ -144,9 +152,13 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
             elif scores and scores[n][0] >= threshold:
                 kept.append(n)
             else:
+                chunk = context[n - 1].chunk
+                lacking = missing_specifics(claim.text, chunk.text, chunk.title, question) if claim.text else []
                 removed.append({"n": n, "sentence": claim.text,
                                 "support": round(scores[n][0], 3) if scores else 0.0,
-                                "reason": f"source [{n}] does not support this sentence"})
+                                "reason": (f"source [{n}] does not contain {', '.join(lacking)}"
+                                           if lacking else
+                                           f"source [{n}] does not support this sentence")})
         if not kept and backing is not None and len(claim.text.split()) >= 3:
             # the model cited the wrong number, or forgot the marker: cite the source that
             # supports the sentence instead, and say so

@@ -31,6 +31,7 @@ def result_record(question: Question, answer) -> dict[str, Any]:
         "question": question.question,
         "question_language": question.language,
         "category": question.category,
+        "split": question.split,
         "answerable": question.answerable,
         "sources": question.sources,
         "evidence": question.evidence,
@@ -41,7 +42,8 @@ def result_record(question: Question, answer) -> dict[str, Any]:
         "context_chunk_ids": data["context_chunk_ids"],
         "answer": data["answer"],
         "citations": [{"n": c["n"], "source": c["source"], "chunk_id": c["chunk_id"],
-                       "quote": c["quote"], "start": c["start"], "end": c["end"]}
+                       "quote": c["quote"], "start": c["start"], "end": c["end"],
+                       "support": c["support"]}
                       for c in data["citations"]],
         "removed_citations": data["removed_citations"],
         "added_citations": data["added_citations"],
@@ -104,13 +106,24 @@ def markdown_report(report: dict, records: Sequence[dict], comparison: dict | No
                   "|---|---|---|---|"]
         lines += [f"| {key} | {_fmt(v['old'])} | {_fmt(v['new'])} | {_fmt(v['delta'])} |"
                   for key, v in comparison.items()]
-    for title, key in (("By category", "by_category"), ("By language", "by_language")):
-        slices = report[key]
+    for title, key in (("By dev-set half", "by_split"), ("By category", "by_category"),
+                       ("By language", "by_language")):
+        slices = report.get(key) or {}
         lines += ["", f"## {title}", "", "| metric | " + " | ".join(slices) + " |",
                   "|---|" + "---|" * len(slices)]
         lines.append("| questions | " + " | ".join(str(s["questions"]) for s in slices.values()) + " |")
         for metric in HEADLINE:
             lines.append(f"| {metric} | " + " | ".join(_fmt(s[metric]) for s in slices.values()) + " |")
+    curve = report.get("abstention_curve") or {}
+    if any(curve.values()):
+        lines += ["", "## Abstention trade-off", "",
+                  "Abstaining on every answer whose best citation is backed below a threshold "
+                  "(abstention on unanswerable / wrong abstention on answerable):", "",
+                  "| threshold | " + " | ".join(curve) + " |", "|---|" + "---|" * len(curve)]
+        for i, point in enumerate(next(iter(curve.values()))):
+            cells = [f"{_fmt(c[i]['abstention_unanswerable'])} / {_fmt(c[i]['wrong_abstention'])}"
+                     for c in curve.values()]
+            lines.append(f"| {point['threshold']} | " + " | ".join(cells) + " |")
     if report.get("judge"):
         judge = report["judge"]
         lines += ["", f"## LLM judge ({judge['model']}; not deterministic)", "",

@@ -156,19 +156,45 @@ def compute_metrics(records: Sequence[dict], k: int) -> dict[str, Any]:
     }
 
 
+CURVE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+
+
+def answer_support(record: dict) -> float:
+    """How well the best-supported claim of an answer is backed (0 for abstentions)."""
+    if record.get("abstained") or record.get("error"):
+        return 0.0
+    return max((c.get("support", 0.0) for c in record.get("citations", [])), default=0.0)
+
+
+def abstention_curve(records: Sequence[dict]) -> list[dict[str, Any]]:
+    """The trade-off an answer-level support threshold would make: for each threshold, abstaining
+    on every answer whose best citation is backed below it, the share of unanswerable questions
+    abstained on against the share of answerable ones wrongly abstained on."""
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    return [{"threshold": t,
+             "abstention_unanswerable": _mean(float(answer_support(r) < t) for r in unanswerable),
+             "wrong_abstention": _mean(float(answer_support(r) < t) for r in answerable)}
+            for t in CURVE_THRESHOLDS]
+
+
 def build_report(records: Sequence[dict], k: int, config: dict) -> dict[str, Any]:
     """``report.json``: overall, per category, per question language, and the run's config."""
 
     def sliced(key: str) -> dict[str, dict]:
         groups: dict[str, list[dict]] = {}
         for record in records:
-            groups.setdefault(record[key], []).append(record)
+            if key in record:  # results written before a slice existed lack its key
+                groups.setdefault(record[key], []).append(record)
         return {name: compute_metrics(group, k) for name, group in sorted(groups.items())}
 
     return {
         "overall": compute_metrics(records, k),
+        "by_split": sliced("split"),
         "by_category": sliced("category"),
         "by_language": sliced("question_language"),
+        "abstention_curve": {name: abstention_curve([r for r in records if r.get("split") == name])
+                             for name in ("tune", "check")},
         "config": config,
         "definitions": DEFINITIONS,
     }

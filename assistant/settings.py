@@ -105,7 +105,7 @@ class Settings:
             "max_file_mb": _int_env("KENBRON_MAX_FILE_MB", cls.max_file_mb),
             "k": _int_env("KENBRON_K", cls.k),
             "rrf_k": _int_env("KENBRON_RRF_K", cls.rrf_k),
-            "backend": _env("KENBRON_LLM", _default_backend()),
+            "backend": _env("KENBRON_LLM") or _default_backend(),
             "model": _env("KENBRON_LLM_MODEL"),
             "model_path": Path(_env("KENBRON_MODEL_PATH") or default_model_path()).expanduser(),
             "openai_api_key": _env("OPENAI_API_KEY"),
@@ -167,12 +167,22 @@ class Settings:
 
 
 def _default_backend() -> str:
-    """`compatible` when a server URL is configured, `openai` with only a key, else `local`."""
+    """`compatible` when a server URL is configured, `openai` with only a key, else `local` —
+    except on a Space with neither a secret nor the local model installed (Spaces does not build
+    llama.cpp), where the extractive backend answers instead of every question failing."""
     if _env("OPENAI_BASE_URL"):
         return "compatible"
     if _env("OPENAI_API_KEY"):
         return "openai"
+    if _env("SPACE_ID") and not local_model_available(Path(_env("KENBRON_MODEL_PATH") or default_model_path())):
+        return "extractive"
     return "local"
+
+
+def local_model_available(model_path: Path) -> bool:
+    import importlib.util
+
+    return model_path.is_file() and importlib.util.find_spec("llama_cpp") is not None
 
 
 def upload_policy(requested: str, admin_password: str | None, on_spaces: bool) -> str:

@@ -43,3 +43,38 @@ def test_requirements_install_the_app(tmp_path):
 
     names = {i["metadata"]["name"].lower() for i in json.loads((tmp_path / "r.json").read_text())["install"]}
     assert "kenbron" in names
+
+
+def test_space_without_secrets_or_model_answers_with_the_extractive_backend(corpus_data_dir, tmp_path):
+    """On a Space (SPACE_ID set) with no model installed and no API secret, questions are
+    answered — extractively — and the settings line says why."""
+    import os
+    import shutil
+    import urllib.request
+
+    from gradio_client import Client
+
+    from tests.conftest import start_app, stop
+
+    data = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KENBRON_LLM", "OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN")}
+    saved = os.environ.copy()
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        proc, url = start_app(data, tmp_path / "serve.log", SPACE_ID="kenbron/demo",
+                              KENBRON_MODEL_PATH=str(tmp_path / "no-model.gguf"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
+        result = Client(url, verbose=False).predict(
+            "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?", "[]", api_name="/ask")
+        assert result["backend"] == "extractive" and result["error"] is None
+        assert result["citations"] and not result["abstained"]
+        config = urllib.request.urlopen(url + "/config", timeout=30).read().decode()
+        assert "no local model on this Space and no API secret set" in config
+    finally:
+        stop(proc)

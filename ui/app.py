@@ -220,7 +220,10 @@ class KenbronUI:
                             clear = gr.Button("Clear chat", size="sm", elem_id="kb-clear")
                         gr.Examples(EXAMPLES, inputs=box, label="Examples")
                         model = model_label(s, self.assistant.chat)
-                        gr.Markdown(f"<small>Backend: **{s.backend}** · model: **{model}** · "
+                        why = (" (no local model on this Space and no API secret set: answers quote "
+                               "the best-supported source sentences)"
+                               if s.on_spaces and s.backend == "extractive" else "")
+                        gr.Markdown(f"<small>Backend: **{s.backend}**{why} · model: **{model}** · "
                                     f"k = {s.k} · embeddings: {s.embedding}</small>",
                                     elem_id="kb-settings")
                     with gr.Column(scale=2, min_width=300):

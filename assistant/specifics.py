@@ -1,0 +1,186 @@
+"""The specifics of a claim — numbers, dates and names — and whether a passage carries them.
+
+Why: a topical passage is semantically close to almost any claim about its topic (a cosine of
+0.5 between "the deal was worth 9 billion" and a passage about the deal that names no sum), so
+similarity alone lets invented numbers and names keep their citations. A citation is therefore
+kept only when every specific of the claim occurs in the cited passage, in whatever language or
+format it is written there:
+
+- numbers in digits with any separators ("1.000" / "1,000" / "1 000", "1,5" / "1.5"), with
+  scale words ("1 miljard" ~ "1 milliard" ~ "1 billion" ~ "1000000000") and as number words
+  ("negen" ~ "neuf" ~ "nine" ~ "9");
+- dates: "2025-10-08" ~ "8 oktober 2025" ~ "8 octobre 2025" ~ "October 8, 2025" (month names
+  of the three languages count as their month number inside a date);
+- names (capitalised words not opening a sentence, words with inner capitals, acronyms of four
+  letters or more): present in the passage or its document's title, compared without case and
+  accents; a shared stem counts (five letters, fewer for short names), so "Europese" matches
+  "européenne" and "Unie" matches "Union".
+
+Number words that double as common words are not numbers here: "een", "un", "une", "one"
+(articles), Dutch "onze" (our), French "cent" (as in "pour cent").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_WORD_NUMBERS: dict[str, int] = {}
+for _value, _words in {
+    2: "two twee deux", 3: "three drie trois", 4: "four vier quatre", 5: "five vijf cinq",
+    6: "six zes", 7: "seven zeven sept", 8: "eight acht huit", 9: "nine negen neuf",
+    10: "ten tien dix", 11: "eleven elf", 12: "twelve twaalf douze", 13: "thirteen dertien treize",
+    14: "fourteen veertien quatorze", 15: "fifteen vijftien quinze", 16: "sixteen zestien seize",
+    17: "seventeen zeventien", 18: "eighteen achttien", 19: "nineteen negentien", 20: "twenty twintig vingt",
+    30: "thirty dertig trente", 40: "forty veertig quarante", 50: "fifty vijftig cinquante",
+    60: "sixty zestig soixante", 70: "seventy zeventig septante", 80: "eighty tachtig quatre-vingts",
+    90: "ninety negentig nonante", 100: "hundred honderd", 1000: "thousand duizend mille",
+}.items():
+    for _word in _words.split():
+        _WORD_NUMBERS[_word] = _value
+_WORD_NUMBERS["één"] = 1
+
+_SCALES = {"thousand": 1e3, "duizend": 1e3, "mille": 1e3, "million": 1e6, "millions": 1e6,
+           "miljoen": 1e6, "mln": 1e6, "billion": 1e9, "billions": 1e9, "miljard": 1e9,
+           "milliard": 1e9, "milliards": 1e9, "mld": 1e9, "trillion": 1e12, "biljoen": 1e12}
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate([
+    "january januari janvier jan", "february februari février fevrier feb", "march maart mars mar",
+    "april avril apr", "mei mai", "june juni juin jun", "july juli juillet jul",
+    "august augustus août aout aug", "september septembre sep sept", "october oktober octobre oct",
+    "november novembre nov", "december december décembre decembre dec"], start=1):
+    for _name in _names.split():
+        _MONTHS[_name] = _number
+
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,\u00a0\u202f]\d+)*(?![\w])")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})[/-](\d{1,2})[/-](\d{4})\b")
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\w*\d\w*", re.UNICODE)
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“«(]\s*)$")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: how names are compared."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _values(token: str) -> set[str]:
+    """The values a digit string can stand for, as canonical strings ("1.000" -> 1000 and 1)."""
+    token = token.replace("\u00a0", " ").replace("\u202f", " ")
+    seps = [c for c in token if not c.isdigit()]
+    groups = re.split(r"[., ]", token)
+    out = set()
+    if not seps:
+        out.add(str(int(token)))
+        return out
+    if all(len(g) == 3 for g in groups[1:]):  # could be thousands separators
+        out.add(str(int("".join(groups))))
+    if len(seps) == 1 or len(set(seps)) == 2:  # the last separator may be the decimal point
+        whole = "".join(re.split(r"[., ]", token[: token.rfind(seps[-1])]))
+        decimal = groups[-1].rstrip("0")
+        out.add(str(int(whole)) + (f".{decimal}" if decimal else ""))
+    return out
+
+
+def _canon(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Specific:
+    """One number, date part or name of a claim, with every form it may take in a passage."""
+
+    text: str
+    forms: frozenset[str]
+    kind: str  # "number" or "name"
+
+
+def _scaled(forms: set[str], following: str) -> set[str]:
+    scale = _SCALES.get(fold(following))
+    if not scale:
+        return forms
+    return forms | {_canon(float(f) * scale) for f in forms}
+
+
+def numbers(text: str) -> list[Specific]:
+    """Numbers and date parts of `text`, each with its possible canonical forms."""
+    found: list[Specific] = []
+    dated: set[int] = set()
+    for match in _ISO_DATE.finditer(text):
+        year, month, day = ((match.group(1), match.group(2), match.group(3)) if match.group(1)
+                            else (match.group(6), match.group(5), match.group(4)))
+        found += [Specific(year, frozenset({str(int(year))}), "number"),
+                  Specific(month, frozenset({str(int(month)), f"month:{int(month)}"}), "number"),
+                  Specific(day, frozenset({str(int(day))}), "number")]
+        dated.update(range(match.start(), match.end()))
+    words = list(_WORD.finditer(text))
+    for match in _NUMBER.finditer(text):
+        if match.start() in dated:
+            continue
+        following = next((w.group(0) for w in words if w.start() > match.end()), "")
+        found.append(Specific(match.group(0), frozenset(_scaled(_values(match.group(0)), following)),
+                              "number"))
+    for i, match in enumerate(words):
+        word = fold(match.group(0))
+        if word in _WORD_NUMBERS:
+            following = words[i + 1].group(0) if i + 1 < len(words) else ""
+            found.append(Specific(match.group(0),
+                                  frozenset(_scaled({str(_WORD_NUMBERS[word])}, following)), "number"))
+    return found
+
+
+def passage_forms(text: str) -> set[str]:
+    """Every canonical form of every number, date part and month name in a passage."""
+    forms = {f for s in numbers(text) for f in s.forms}
+    for match in _WORD.finditer(text):
+        month = _MONTHS.get(fold(match.group(0)).rstrip("."))
+        if month:
+            forms.add(f"month:{month}")
+    return forms
+
+
+def names(text: str) -> list[Specific]:
+    """Names in `text`: capitalised words not opening a sentence, inner capitals, acronyms.
+
+    Words of fewer than four letters are left out: short acronyms differ by language ("AI",
+    "KI", "IA") and are rarely what a model invents.
+    """
+    found = []
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        letters = [c for c in word if c.isalpha()]
+        if len(letters) < 4 or not any(c.isupper() for c in word) or word.isdigit():
+            continue
+        inner = any(c.isupper() for c in word[1:])
+        if not inner and _SENTENCE_START.search(text[: match.start()]):
+            continue  # a capital because the sentence starts here
+        found.append(Specific(word, frozenset({fold(word)}), "name"))
+    return found
+
+
+def _name_in(name: str, passage_words: set[str], passage: str) -> bool:
+    if name in passage:
+        return True
+    stem = name[: max(3, min(5, len(name) - 1))]  # "unie" ~ "union", "europese" ~ "europe"
+    return any(w.startswith(stem) for w in passage_words)
+
+
+def _names_only(text: str) -> str:
+    return " ".join(s.text for s in names(text)) if text else ""
+
+
+def missing_specifics(claim: str, passage: str, title: str = "", question: str = "") -> list[str]:
+    """The numbers, dates and names of `claim` that `passage` (or its title) does not carry.
+
+    Names the asker used in `question` are exempt: an answer restating its subject invents
+    nothing (the passage may call it "he" or "the company"). Numbers are never exempt: a false
+    premise often arrives as a number in the question.
+    """
+    haystack = f"{title}\n{passage}\n{_names_only(question)}"
+    forms = passage_forms(haystack)
+    folded = fold(haystack)
+    words = {fold(w.group(0)) for w in _WORD.finditer(haystack)}
+    missing = [s.text for s in numbers(claim) if not s.forms & forms]
+    missing += [s.text for s in names(claim) if not _name_in(next(iter(s.forms)), words, folded)]
+    return missing

@@ -1,0 +1,103 @@
+"""Content-checking citation verification: a claim keeps a citation only if the cited passage
+carries its numbers, dates and names, in whatever language or format the passage writes them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant.citations import parse_claims, verify_citations
+from assistant.specifics import missing_specifics, names, numbers
+from tests.conftest import CORPUS
+from vectorstore.chunking import sentence_spans
+from vectorstore.documents import Chunk, ScoredChunk
+
+
+@pytest.mark.parametrize(("claim", "passage"), [
+    ("Het ging om 9 miljard dollar.", "Le montant était de neuf milliards de dollars."),
+    ("On 2025-10-08 OpenAI launched the app.", "Op 8 oktober 2025 lanceerde OpenAI de app."),
+    ("La date était le 8 octobre 2025.", "It happened on October 8, 2025."),
+    ("ChatGPT heeft 800 miljoen gebruikers.", "ChatGPT compte 800 millions d'utilisateurs."),
+    ("ChatGPT has 1.5 billion users.", "ChatGPT a 1,5 milliard d'utilisateurs."),
+    ("It costs 10,000 euros.", "Het kost 10.000 euro."),
+    ("96% of it is sexual.", "96 procent van alle inhoud is seksueel."),
+    ("Negen mensen stierven.", "Nine people died."),
+    ("De Europese Unie wil regels.", "L'Union européenne veut des règles."),
+    ("He said Altman was right.", "Sam Altman, de CEO, zei dat."),
+])
+def test_the_same_specifics_in_another_language_or_format_are_found(claim, passage):
+    assert missing_specifics(claim, passage) == []
+
+
+@pytest.mark.parametrize(("claim", "passage", "missing"), [
+    ("Het ging om 7 miljard dollar.", "Le montant était de neuf milliards de dollars.", "7"),
+    ("On 2025-10-09 it launched.", "Op 8 oktober 2025 lanceerde OpenAI de app.", "09"),
+    ("The podcast was hosted by Fridman.", "Een a16z-podcast met Sam Altman.", "Fridman"),
+    ("Acht mensen stierven.", "Nine people died.", "Acht"),
+])
+def test_a_specific_the_passage_lacks_is_reported(claim, passage, missing):
+    assert missing in missing_specifics(claim, passage)
+
+
+def test_articles_and_sentence_openers_are_not_specifics():
+    assert numbers("Een bedrijf en un modèle, une question, one of them.") == []
+    assert names("Deze vraag gaat over iets anders.") == []
+    assert [n.text for n in names("Volgens het stuk sprak Altman met Anthropic.")] == ["Altman", "Anthropic"]
+
+
+def _passages() -> list[str]:
+    out = []
+    for path in sorted(CORPUS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        out += [" ".join(text[s:e].split()) for s, e in sentence_spans(text)]
+    return [p for p in out if 8 <= len(p.split()) <= 60]
+
+
+PASSAGES = _passages()
+
+
+def _embed_same(texts: list[str]) -> np.ndarray:
+    """Every text the same vector: semantic support is perfect, so only specifics can fail."""
+    return np.ones((len(texts), 4), dtype=np.float32) / 2.0
+
+
+def _hit(text: str) -> ScoredChunk:
+    chunk = Chunk(chunk_id="d@v#0", source_id="d.txt", title="Document", text=text, start=0,
+                  end=len(text), position=0, language="nl", doc_hash="h")
+    return ScoredChunk(chunk, 1.0, rank=1)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(passage=st.sampled_from(PASSAGES), number=st.integers(min_value=13, max_value=10**7),
+       where=st.floats(min_value=0, max_value=1))
+def test_an_invented_number_never_keeps_a_citation(passage, number, where):
+    hit = _hit(passage)
+    if missing_specifics(str(number), passage, hit.chunk.title) == []:
+        return  # the passage happens to hold this number in some form: not an invention
+    words = passage.split()
+    cut = min(int(where * len(words)), len(words) - 1)  # inside the sentence, not after it
+    claim = " ".join([*words[:cut], str(number), *words[cut:]])
+    check = verify_citations(f"{claim} [1]", [hit], _embed_same)
+    with_number = [c for c in parse_claims(check.text) if str(number) in c.text]
+    assert with_number and all(c.numbers == () for c in with_number), check.text
+    assert all(str(number) not in c.quote for c in check.citations)
+
+
+@settings(max_examples=100, deadline=None)
+@given(passage=st.sampled_from(PASSAGES),
+       name=st.from_regex(r"[A-Z][a-z]{5,9}", fullmatch=True))
+def test_an_invented_name_never_keeps_a_citation(passage, name):
+    hit = _hit(passage)
+    if not missing_specifics(f"x {name}", passage, hit.chunk.title):
+        return  # the passage or title carries this name (or its stem)
+    check = verify_citations(f"{passage} Dat zei {name} gisteren. [1]", [hit], _embed_same)
+    with_name = [c for c in parse_claims(check.text) if name in c.text]
+    assert with_name and all(c.numbers == () for c in with_name), check.text
+
+
+def test_the_passage_itself_keeps_its_citation():
+    for passage in PASSAGES[:40]:
+        check = verify_citations(f"{passage} [1]", [_hit(passage)], _embed_same)
+        assert [c.n for c in check.citations] == [1], passage
