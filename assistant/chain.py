@@ -80,7 +80,8 @@ def prompt_text(text: str) -> str:
 
 
 def format_sources(hits: Sequence[ScoredChunk], bodies: Sequence[str] | None = None) -> str:
-    """Numbered sources for the prompt."""
+    """Numbered sources for the prompt; a hit whose body is empty keeps its number but is not
+    shown (citation numbers always index `hits`)."""
     return "\n\n".join(f"[{n}] {prompt_text(bodies[n - 1] if bodies else hit.chunk.text)}"
                          for n, hit in enumerate(hits, start=1) if not bodies or bodies[n - 1])
 
@@ -143,59 +144,39 @@ class Assistant:
         vectors = np.asarray(self._verify_embeddings.embed_documents(texts), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
-    def evidence_excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:
-        """EXPERIMENT: the sentences of all hits closest to the question, each with the next one."""
-        import os
-        m = int(os.environ.get("KX_M", "4"))
-        best = self.kb.best_sentences(question, list(hits), n=m)
-        chosen = {h.chunk.chunk_id: set() for h in hits}
-        spans = {h.chunk.chunk_id: sentence_spans(h.chunk.text) for h in hits}
-        for text, cid, _ in best:
-            texts = [_key(hits_text[slice(*sp)]) for hits_text in [next(h.chunk.text for h in hits if h.chunk.chunk_id == cid)] for sp in spans[cid]]
-            if _key(text) in texts:
-                i = texts.index(_key(text))
-                chosen[cid].update({i, i + 1} if i + 1 < len(texts) else {i})
-        out, shown = [], set()
-        for h in hits:
-            parts = []
-            for i in sorted(chosen[h.chunk.chunk_id]):
-                t = h.chunk.text[slice(*spans[h.chunk.chunk_id][i])]
-                if _key(t) not in shown:
-                    shown.add(_key(t)); parts.append(t)
-            out.append(" … ".join(parts))
-        return out
-
     def excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:
-        """What the model reads of each hit: the best-ranked chunks whole, of the others only the
-        sentences closest to the question, in document order.
+        """What the model reads of each hit: the `evidence_sentences` sentences of all hits most
+        similar to the question, each with the sentence after it, in document order; "" for a
+        hit none of whose sentences was chosen (it is left out of the prompt).
 
-        A small local model reads about 20 prompt tokens per second on two cores, so every source
-        sentence costs time before the first answer token. The top-ranked chunk holds the
-        evidence most often, and an answer often sits in the sentence after the one that matches
-        the question best (a list after its lead-in, a quote after its attribution), so it is
-        given whole; lower-ranked chunks contribute their best sentences. Sentences of fewer than
-        five words (headings, bylines) are not chosen, nor sentences already shown in a source
-        above (neighbouring chunks overlap). Verification still checks claims against the whole
-        chunk.
+        Measured on the dev set (local model, both halves): against the previous "top chunk
+        whole + one sentence of each other chunk", citation precision rose (tune 0.76 -> 0.78,
+        check 0.79 -> 0.84), abstention on unanswerable questions rose on tune (0.50 -> 0.83),
+        and the first token came 15-30% sooner (fewer prompt tokens; every one costs the local
+        model ~6 ms here). The next sentence rides along because an answer often follows the
+        sentence that matches the question (a quote after its attribution, a list after its
+        lead-in). Similarity is from the knowledge base's stored sentence vectors, so nothing is
+        embedded here. Verification still checks claims against the whole chunk. With
+        `evidence_sentences` = 0 every chunk is given whole.
         """
-        budget = self.settings.excerpt_sentences
-        whole = self.settings.whole_chunks
-        if budget <= 0 or whole >= len(hits):
+        budget = self.settings.evidence_sentences
+        if budget <= 0:
             return [hit.chunk.text for hit in hits]
-        sentences = [(i, hits[i].chunk.text[slice(*span)])
-                     for i in range(len(hits)) for span in sentence_spans(hits[i].chunk.text)]
-        shown = {_key(text) for i, text in sentences if i < whole}
-        sentences = [(i, text) for i, text in sentences if i >= whole]
-        vectors = self.embed([question, *(text for _, text in sentences)])
-        similarity = vectors[1:] @ vectors[0]
-        out = [hit.chunk.text for hit in hits[:whole]]
-        for i in range(whole, len(hits)):
-            own = sorted(((_key(text) not in shown, len(_WORD.findall(text)) >= 5,
-                           float(similarity[n]), n)
-                          for n, (ci, text) in enumerate(sentences) if ci == i), reverse=True)
-            keep = sorted(n for *_, n in own[:budget])  # document order
-            shown.update(_key(sentences[n][1]) for n in keep)
-            out.append(" … ".join(sentences[n][1] for n in keep) or hits[i].chunk.text)
+        spans = [sentence_spans(hit.chunk.text) for hit in hits]
+        keys = [[_key(hit.chunk.text[slice(*span)]) for span in own]
+                for hit, own in zip(hits, spans, strict=True)]
+        index = {hit.chunk.chunk_id: i for i, hit in enumerate(hits)}
+        chosen: list[set[int]] = [set() for _ in hits]
+        for text, chunk_id, _ in self.kb.best_sentences(question, list(hits), n=budget):
+            i = index[chunk_id]
+            if _key(text) in keys[i]:
+                at = keys[i].index(_key(text))
+                chosen[i].update(range(at, min(at + 2, len(keys[i]))))
+        out, shown = [], set()
+        for hit, own, picked, own_keys in zip(hits, spans, chosen, keys, strict=True):
+            parts = [hit.chunk.text[slice(*own[j])] for j in sorted(picked) if own_keys[j] not in shown]
+            shown.update(own_keys[j] for j in picked)
+            out.append(" … ".join(parts))
         return out
 
     # --- pipeline ----------------------------------------------------------------------------
@@ -303,7 +284,7 @@ class Assistant:
     def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
         not_found = prompts.NOT_FOUND
         inputs = {
-            "sources": format_sources(answer.retrieved, (self.evidence_excerpts if __import__("os").environ.get("KX") else self.excerpts)(question, answer.retrieved)),
+            "sources": format_sources(answer.retrieved, self.excerpts(question, answer.retrieved)),
             "question": question,
             "language_name": prompts.message(answer.language, "language_name"),
             "not_found": not_found,

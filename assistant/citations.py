@@ -153,7 +153,8 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
                 kept.append(n)
             else:
                 chunk = context[n - 1].chunk
-                lacking = missing_specifics(claim.text, chunk.text, chunk.title, question) if claim.text else []
+                lacking = (missing_specifics(claim.text, chunk.text, chunk.title, question)
+                           if claim.text else [])
                 removed.append({"n": n, "sentence": claim.text,
                                 "support": round(scores[n][0], 3) if scores else 0.0,
                                 "reason": (f"source [{n}] does not contain {', '.join(lacking)}"

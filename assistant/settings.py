@@ -79,8 +79,7 @@ class Settings:
     max_answer_tokens: int = 384
     max_question_chars: int = 2000
     translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
-    excerpt_sentences: int = 1
-    whole_chunks: int = 1
+    evidence_sentences: int = 4
     # the app
     uploads: str = "open"  # open, password, off; see `upload_policy`
     admin_password: str | None = field(default=None, repr=False)
@@ -114,8 +113,7 @@ class Settings:
             "llm_timeout_s": float(_env("KENBRON_LLM_TIMEOUT", "120")),
             "llm_threads": _int_env("KENBRON_LLM_THREADS", 2),
             "translate_queries": _env("KENBRON_TRANSLATE_QUERIES", "auto"),
-            "excerpt_sentences": _int_env("KENBRON_EXCERPT_SENTENCES", cls.excerpt_sentences),
-            "whole_chunks": _int_env("KENBRON_WHOLE_CHUNKS", cls.whole_chunks),
+            "evidence_sentences": _int_env("KENBRON_EVIDENCE_SENTENCES", cls.evidence_sentences),
             "admin_password": _env("KENBRON_ADMIN_PASSWORD"),
             "username": _env("KENBRON_USERNAME"),
             "password": _env("KENBRON_PASSWORD"),
@@ -174,7 +172,8 @@ def _default_backend() -> str:
         return "compatible"
     if _env("OPENAI_API_KEY"):
         return "openai"
-    if _env("SPACE_ID") and not local_model_available(Path(_env("KENBRON_MODEL_PATH") or default_model_path())):
+    model_path = Path(_env("KENBRON_MODEL_PATH") or default_model_path())
+    if _env("SPACE_ID") and not local_model_available(model_path):
         return "extractive"
     return "local"
 

@@ -6,10 +6,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant.chain import Assistant, QuestionError
+from assistant.chain import Assistant, QuestionError, format_sources
 from assistant.citations import parse_claims
 from assistant.settings import Settings
-from vectorstore.chunking import sentence_spans
 from vectorstore.ingest import ChunkingConfig
 from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
 
@@ -144,20 +143,25 @@ def test_answer_prompt_names_the_question_language(kb, use_embeddings):
     assert [m.type for m in model.seen[0][1:-1]] == ["human", "ai"] * (len(model.seen[0]) // 2 - 1)
 
 
-def test_model_reads_top_chunk_whole_and_one_new_sentence_of_the_others(kb, use_embeddings):
+def test_model_reads_the_sentences_closest_to_the_question_with_the_next_one(kb, use_embeddings):
     question = "Aan hoeveel sterfgevallen koppelde het artikel dat Musk deelde ChatGPT?"
     hits = kb.search(question, 5)
     a = assistant(kb, use_embeddings, fake())
     bodies = a.excerpts(question, hits)
-    assert bodies[0] == hits[0].chunk.text
-    shown = [" ".join(bodies[0][slice(*span)].lower().split()) for span in sentence_spans(bodies[0])]
-    for body, hit in zip(bodies[1:], hits[1:], strict=True):
-        assert body in hit.chunk.text and len(body.split()) >= 5
-        key = " ".join(body.lower().split())
-        assert key not in shown  # overlapping chunks do not repeat a sentence
-        shown.append(key)
+    best = kb.best_sentences(question, hits, n=a.settings.evidence_sentences)
+    assert len(bodies) == len(hits) and any(bodies)
+    shown: list[str] = []
+    for body, hit in zip(bodies, hits, strict=True):
+        for part in filter(None, body.split(" … ")):
+            assert part in hit.chunk.text
+            key = " ".join(part.lower().split())
+            assert key not in shown  # overlapping chunks do not repeat a sentence
+            shown.append(key)
+    prompt = format_sources(hits, bodies)
+    assert " ".join(best[0][0].split()) in prompt  # the closest sentence is always shown
+    assert all(f"[{n}]" not in prompt for n, body in enumerate(bodies, start=1) if not body)
     whole = Assistant(Settings.from_env(backend="local", data_dir=str(kb.config.data_dir),
-                                        embedding="use", excerpt_sentences=0),
+                                        embedding="use", evidence_sentences=0),
                       knowledge_base=kb, chat_model=fake(), verify_embeddings=use_embeddings)
     assert whole.excerpts(question, hits) == [h.chunk.text for h in hits]
 
@@ -175,7 +179,8 @@ def test_injected_instructions_and_markers_are_neutralised(kb, use_embeddings):
     a = assistant(kb, use_embeddings, model)
     answer = a.ask("Wanneer is de kantine open?")
     prompt = model.seen[0][-1].content
-    assert prompt.count("[") == len(answer.retrieved)  # only the source numbers are bracketed
+    shown = [b for b in a.excerpts(answer.standalone_question, answer.retrieved) if b]
+    assert prompt.count("[") == len(shown)  # only the source numbers are bracketed
     from assistant.chain import format_sources
 
     defused = format_sources([h for h in answer.retrieved if h.chunk.source_id == "injectie.txt"])
