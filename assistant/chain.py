@@ -207,6 +207,19 @@ class Assistant:
                 out.append(text)
         return out
 
+    def as_runnable(self):
+        """The assistant as a LangChain `Runnable`: input a question, or
+        ``{"question": ..., "history": [(user, assistant), ...]}``; output the `Answer`."""
+        from langchain_core.runnables import RunnableLambda
+
+        def run(value: str | dict) -> Answer:
+            if isinstance(value, str):
+                return self.ask(value)
+            history = [tuple(pair) for pair in value.get("history") or ()]
+            return self.ask(value["question"], history, k=value.get("k"))
+
+        return RunnableLambda(run, name="kenbron")
+
     def ask(self, question: str, history: History = (), k: int | None = None) -> Answer:
         answer = None
         for event in self.stream(question, history, k=k):
