@@ -83,6 +83,7 @@ class Settings:
     # the app
     uploads: str = "open"  # open, password, off; see `upload_policy`
     admin_password: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)  # bearer token for /v1/ (KENBRON_API_KEY)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
@@ -115,6 +116,7 @@ class Settings:
             "translate_queries": _env("KENBRON_TRANSLATE_QUERIES", "auto"),
             "evidence_sentences": _int_env("KENBRON_EVIDENCE_SENTENCES", cls.evidence_sentences),
             "admin_password": _env("KENBRON_ADMIN_PASSWORD"),
+            "api_key": _env("KENBRON_API_KEY"),
             "username": _env("KENBRON_USERNAME"),
             "password": _env("KENBRON_PASSWORD"),
             "host": _env("GRADIO_SERVER_NAME", cls.host),

@@ -85,3 +85,20 @@ def test_phone_viewport(browser, extractive_app):
     assert width <= 400, f"page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=str(ARTEFACTS / "chat-phone.png"), full_page=True)
     page.close()
+
+
+def test_evaluation_tab_shows_rendered_charts(browser, extractive_app):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    page.get_by_role("tab", name="Evaluation").click()
+    images = page.locator("#kb-charts img")
+    expect(images.first).to_be_visible(timeout=60_000)
+    assert images.first.bounding_box()["y"] < 900  # in view when the tab opens, not below the report
+    page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('#kb-charts img')];"
+        " return imgs.length >= 3 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
+        timeout=60_000)
+    sizes = images.evaluate_all("imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
+    assert len(sizes) >= 3 and all(w > 0 and h > 0 for w, h in sizes), sizes
+    page.screenshot(path=str(ARTEFACTS / "evaluation-charts.png"), full_page=True)
+    page.close()

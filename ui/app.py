@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -29,6 +30,8 @@ from assistant.chain import Assistant, QuestionError  # noqa: E402
 from assistant.llm import model_label  # noqa: E402
 from assistant.settings import BUNDLED_CORPUS, REPO_ROOT, Settings  # noqa: E402
 from ui.render import answer_markdown, sources_html  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 EXAMPLES = [
     "How many deaths did the article that Musk shared link to ChatGPT?",
@@ -268,10 +271,13 @@ class KenbronUI:
                     gr.Markdown("No evaluation report yet. Run `kenbron eval --questions "
                                 f"eval/questions.dev.jsonl --out {s.data_dir / 'eval'}`.")
                 else:
-                    gr.Markdown((found / "report.md").read_text(encoding="utf-8").split("## Failures")[0])
+                    # charts first: below the long report the gallery's lazy images stay unloaded
+                    # until scrolled to, and the tab looked like three empty frames
                     pngs = sorted(found.glob("*.png"))
                     if pngs:
-                        gr.Gallery([str(p) for p in pngs], columns=3, label="Charts", height="auto")
+                        gr.Gallery([str(p) for p in pngs], columns=3, label="Charts", height="auto",
+                                   elem_id="kb-charts")
+                    gr.Markdown((found / "report.md").read_text(encoding="utf-8").split("## Failures")[0])
 
             demo.load(self.documents_table, None, table, api_name=False)
             gr.api(self.api_ask, api_name="ask")
@@ -288,17 +294,30 @@ def ensure_corpus(assistant: Assistant) -> None:
     """Spaces disks are not persistent: ingest the bundled corpus when the store is empty."""
     if not assistant.kb.documents() and BUNDLED_CORPUS.is_dir():
         report = assistant.kb.ingest([BUNDLED_CORPUS])
-        print(f"ingested the bundled corpus: {len(report.added)} documents")
+        log.info("ingested the bundled corpus: %d documents", len(report.added))
+
+
+def make_server_app(settings: Settings):
+    """The FastAPI app `kenbron serve` runs: the OpenAI-compatible routes, then the Gradio app
+    mounted at "/" (one port for people and programs)."""
+    from fastapi import FastAPI
+
+    from ui.openai_api import add_openai_routes
+
+    assistant = Assistant(settings)
+    demo = build_app(settings, assistant)
+    app = FastAPI(title="Kenbron")
+    add_openai_routes(app, assistant)
+    auth = (settings.username, settings.password) if settings.username and settings.password else None
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    return gr.mount_gradio_app(
+        app, demo, path="/", ssr_mode=False, auth=auth, show_error=True, css=CSS,
+        allowed_paths=[str(settings.data_dir / "eval"), str(REPO_ROOT / "eval" / "report")])
 
 
 def launch(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
     settings = settings or Settings.from_env()
-    demo = build_app(settings)
-    auth = (settings.username, settings.password) if settings.username and settings.password else None
-    eval_dir = settings.data_dir / "eval"
-    demo.queue(default_concurrency_limit=4, max_size=64).launch(
-        server_name=host or settings.host,
-        server_port=port or settings.port,
-        ssr_mode=False, auth=auth, show_error=True, css=CSS,
-        allowed_paths=[str(eval_dir), str(REPO_ROOT / "eval" / "report")],
-    )
+    uvicorn.run(make_server_app(settings), host=host or settings.host, port=port or settings.port,
+                log_level="info")

@@ -1,0 +1,141 @@
+"""An OpenAI-compatible chat endpoint, so any OpenAI client can use Kenbron as a grounded model.
+
+`POST /v1/chat/completions` (streaming and not) and `GET /v1/models`, on the app's own port.
+The conversation in `messages` is the history; the last message is the question. The reply's
+text carries the verified `[n]` markers, and a `kenbron` field — in the response, and in the
+final chunk of a stream — carries the citations with their quotes, `abstained`, the language
+and the error, if any.
+
+The streamed text is the *verified* answer: citation checks need the whole answer, and a client
+cannot take back text it has shown, so the stream starts once the answer is checked.
+
+When `KENBRON_API_KEY` is set, or the app has a login, a bearer token is required: the API key,
+or else the login's password.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from assistant.answer import Answer
+from assistant.chain import Assistant, QuestionError
+from assistant.settings import Settings
+
+MODEL_ID = "kenbron"
+
+
+class RequestError(ValueError):
+    """A malformed request body; the message says what is wrong."""
+
+
+def _error(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+
+
+def _text(content: Any) -> str:
+    """Message content as text: a string, or OpenAI's list of `{"type": "text", ...}` parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
+        return " ".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+    raise RequestError("message content must be a string or a list of text parts")
+
+
+def parse_messages(body: Any) -> tuple[str, list[tuple[str, str]], bool]:
+    """(question, history pairs, stream) from a chat-completions body; `RequestError` if malformed."""
+    if not isinstance(body, dict):
+        raise RequestError("the body must be a JSON object")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("'messages' must be a non-empty list")
+    turns = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
+            raise RequestError(f"messages[{i}] must be an object with role system, user or assistant")
+        if message["role"] != "system":
+            turns.append((message["role"], _text(message.get("content", ""))))
+    if not turns or turns[-1][0] != "user":
+        raise RequestError("the last message must come from the user")
+    history: list[tuple[str, str]] = []
+    for role, text in turns[:-1]:
+        if role == "user":
+            history.append((text, ""))
+        elif history:
+            history[-1] = (history[-1][0], text)
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise RequestError("'stream' must be true or false")
+    return turns[-1][1], history, stream
+
+
+def kenbron_field(answer: Answer) -> dict[str, Any]:
+    return {"citations": [asdict(c) for c in answer.citations], "abstained": answer.abstained,
+            "language": answer.language, "error": answer.error, "backend": answer.backend}
+
+
+def _authorised(request: Request, settings: Settings) -> bool:
+    expected = settings.api_key or (settings.password if settings.username else None)
+    if not expected:
+        return True
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else ""
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **extra: Any) -> str:
+    data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _stream(answer: Answer, cid: str, created: int) -> Iterator[str]:
+    yield _chunk(cid, created, {"role": "assistant", "content": ""})
+    words = answer.text.split(" ")
+    for i, word in enumerate(words):
+        yield _chunk(cid, created, {"content": word + (" " if i < len(words) - 1 else "")})
+    yield _chunk(cid, created, {}, "stop", kenbron=kenbron_field(answer))
+    yield "data: [DONE]\n\n"
+
+
+def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
+    """Register `/v1/models` and `/v1/chat/completions` on `app`."""
+    settings = assistant.settings
+
+    @app.get("/v1/models")
+    def models(request: Request):
+        if not _authorised(request, settings):
+            return _error(401, "a valid API key is required (Authorization: Bearer ...)", "invalid_api_key")
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0,
+                                            "owned_by": "kenbron"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        if not _authorised(request, settings):
+            return _error(401, "a valid API key is required (Authorization: Bearer ...)", "invalid_api_key")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "the body is not valid JSON", "invalid_request_error")
+        try:
+            question, history, stream = parse_messages(body)
+            answer = await run_in_threadpool(assistant.ask, question, history)
+        except (RequestError, QuestionError) as exc:
+            return _error(400, str(exc), "invalid_request_error")
+        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if stream:
+            return StreamingResponse(_stream(answer, cid, created), media_type="text/event-stream")
+        return {"id": cid, "object": "chat.completion", "created": created, "model": MODEL_ID,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "kenbron": kenbron_field(answer)}
