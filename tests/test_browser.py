@@ -102,3 +102,22 @@ def test_evaluation_tab_shows_rendered_charts(browser, extractive_app):
     assert len(sizes) >= 3 and all(w > 0 and h > 0 for w, h in sizes), sizes
     page.screenshot(path=str(ARTEFACTS / "evaluation-charts.png"), full_page=True)
     page.close()
+
+
+def test_sources_panel_lists_cited_passages_first_then_the_others(browser, extractive_app):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    _ask(page, "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    sources = page.locator("#kb-sources")
+    expect(sources.locator(".kb-cited mark").first).to_be_visible(timeout=120_000)
+    kinds = sources.locator("details").evaluate_all("ds => ds.map(d => d.classList.contains('kb-cited'))")
+    assert len(kinds) == 5  # every retrieved passage (k = 5) is listed
+    assert kinds[0] and not kinds[-1] and kinds == sorted(kinds, reverse=True), kinds
+    expect(sources.locator(".kb-uncited").first).to_contain_text("consulté, non cité")
+    page.screenshot(path=str(ARTEFACTS / "sources-cited-and-uncited.png"), full_page=True)
+
+    _ask(page, "Quel est le prix de l'abonnement ChatGPT Plus ?")  # not in the documents
+    expect(sources.locator(".kb-abstain")).to_be_visible(timeout=120_000)
+    assert sources.locator(".kb-uncited").count() >= 1  # what was looked at
+    assert sources.locator(".kb-cited").count() == 0
+    page.close()

@@ -63,9 +63,11 @@ def test_streaming_ends_with_the_citations(api):
 
 def test_conversation_is_the_history(api):
     messages = [{"role": "system", "content": "ignored"},
-                {"role": "user", "content": "Hoeveel seconden audio kan genoeg zijn voor een overtuigende deepfake?"},
+                {"role": "user",
+                 "content": "Hoeveel seconden audio kan genoeg zijn voor een overtuigende deepfake?"},
                 {"role": "assistant", "content": "Een audioclip van 10 seconden [1]"},
-                {"role": "user", "content": [{"type": "text", "text": "En welk percentage van die content is seksueel?"}]}]
+                {"role": "user",
+                 "content": [{"type": "text", "text": "En welk percentage van die content is seksueel?"}]}]
     reply = client(api).chat.completions.create(model="kenbron", messages=messages)
     assert any("96%" in c["quote"] for c in reply.model_extra["kenbron"]["citations"])
 

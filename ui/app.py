@@ -44,6 +44,7 @@ CSS = """
   padding: 6px 10px; margin: 6px 0;}
 .kb-passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
 .kb-abstain {font-style: italic;}
+.kb-uncited summary {opacity: 0.7;}
 """
 
 

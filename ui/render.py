@@ -19,36 +19,39 @@ def _highlighted(document: str, start: int, end: int) -> str:
             + ("…" if hi < len(document) else ""))
 
 
-def sources_html(answer: Answer | None, hits: list[ScoredChunk], document_text) -> str:
-    """Cited sources with the quoted passage highlighted in its surrounding text.
+def _details(n: int, ch, label: str, body: str, cited: bool) -> str:
+    meta = " · ".join(x for x in (ch.source_id, ch.date, ch.language) if x)
+    kind = "kb-cite kb-cited" if cited else "kb-cite kb-uncited"
+    return (f"<details class='{kind}' id='source-{n}'{' open' if cited else ''}><summary><b>[{n}]</b> "
+            f"{escape(ch.title)} <small>{escape(meta)}{f' · <i>{escape(label)}</i>' if label else ''}"
+            "</small></summary>"
+            f"<p class='kb-passage'>{body}</p></details>")
 
-    Before the answer is verified (while streaming) the retrieved chunks are listed instead.
-    `document_text(source_id)` returns a document's full text.
+
+def sources_html(answer: Answer | None, hits: list[ScoredChunk], document_text) -> str:
+    """Every retrieved passage: the cited ones first, open, with the quoted passage highlighted
+    in its surrounding text; then the others, closed and marked as looked at but not cited — so
+    a reader sees what the answer was built from, and on an abstention what was searched.
+
+    Before the answer is verified (while streaming) the retrieved chunks are listed in rank
+    order. `document_text(source_id)` returns a document's full text.
     """
     language = answer.language if answer else "en"
-    title = escape(message(language, "sources"))
+    parts = [f"<div class='kb-sources'><h3>{escape(message(language, 'sources'))}</h3>"]
     if answer is not None and answer.abstained:
-        return (f"<div class='kb-sources'><h3>{title}</h3>"
-                f"<p class='kb-abstain'>{escape(answer.text)}</p></div>")
-    parts = [f"<div class='kb-sources'><h3>{title}</h3>"]
-    if answer is not None and answer.citations:
-        for c in answer.citations:
-            hit = next((h for h in answer.retrieved if h.chunk.chunk_id == c.chunk_id), None)
-            meta = " · ".join(x for x in (c.source, hit and hit.chunk.date, hit and hit.chunk.language) if x)
-            text = document_text(c.source) or ""
-            body = _highlighted(text, c.start, c.end) if text else f"<mark>{escape(c.quote)}</mark>"
-            parts.append(
-                f"<details class='kb-cite' id='cite-{c.n}' open><summary><b>[{c.n}]</b> "
-                f"{escape(c.title)} <small>{escape(meta)}</small></summary>"
-                f"<p class='kb-passage'>{body}</p></details>")
-    else:
-        for n, hit in enumerate(hits, start=1):
-            ch = hit.chunk
-            meta = " · ".join(x for x in (ch.source_id, ch.date, ch.language) if x)
-            parts.append(
-                f"<details class='kb-cite'><summary><b>[{n}]</b> {escape(ch.title)} "
-                f"<small>{escape(meta)}</small></summary><p class='kb-passage'>{escape(ch.text)}</p>"
-                f"</details>")
+        parts.append(f"<p class='kb-abstain'>{escape(answer.text)}</p>")
+    retrieved = answer.retrieved if answer is not None else hits
+    cited = {c.chunk_id: c for c in answer.citations} if answer is not None else {}
+    for c in sorted(cited.values(), key=lambda c: c.n):
+        hit = next((h for h in retrieved if h.chunk.chunk_id == c.chunk_id), None)
+        text = document_text(c.source) or ""
+        body = _highlighted(text, c.start, c.end) if text else f"<mark>{escape(c.quote)}</mark>"
+        if hit is not None:
+            parts.append(_details(c.n, hit.chunk, message(language, "cited"), body, cited=True))
+    label = message(language, "not_cited") if answer is not None else ""
+    for n, hit in enumerate(retrieved, start=1):
+        if hit.chunk.chunk_id not in cited:
+            parts.append(_details(n, hit.chunk, label, escape(hit.chunk.text), cited=False))
     parts.append("</div>")
     return "".join(parts)
 
