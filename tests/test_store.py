@@ -169,3 +169,29 @@ def test_resumed_document_reuses_chunks_without_duplicates(make_kb, docs_dir):
     ingest_document(kb.store, doc, None, kb.config.chunking, r2)
     assert r2.chunks_embedded == 0 and r2.chunks_reused == r1.chunks_embedded
     assert kb.store.chunks.count() == r1.chunks_embedded
+
+
+def test_files_of_the_same_name_in_different_folders_are_both_ingested(make_kb, docs_dir, tmp_path):
+    root = tmp_path / "reports"
+    for sub, name in (("a", "001_be6fdfb56eccf482.txt"), ("b", "003_aa336149584e727f.txt")):
+        (root / sub).mkdir(parents=True)
+        shutil.copy(docs_dir / name, root / sub / "report.txt")
+    kb = make_kb()
+    report = kb.ingest([root])
+    assert sorted(report.added) == ["a/report.txt", "b/report.txt"] and report.rejected == []
+    assert {d.source_id: d.language for d in kb.documents()} == {"a/report.txt": "fr", "b/report.txt": "nl"}
+    assert kb.remove("a/report.txt") > 0
+    assert [d.source_id for d in kb.documents()] == ["b/report.txt"]
+
+
+def test_ids_recorded_before_relative_ids_are_kept(make_kb, docs_dir, tmp_path):
+    """A store written when ids were bare file names: re-ingesting the folder neither renames
+    the document nor adds it a second time."""
+    root = tmp_path / "corpus"
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(docs_dir / "001_be6fdfb56eccf482.txt", root / "sub" / "notes.txt")
+    kb = make_kb()
+    assert kb.ingest([root / "sub" / "notes.txt"]).added == ["notes.txt"]  # the old id
+    report = kb.ingest([root])
+    assert report.added == [] and report.skipped == ["notes.txt"]
+    assert [d.source_id for d in kb.documents()] == ["notes.txt"]

@@ -52,9 +52,11 @@ class ChunkingConfig:
         return f"sentence-aware, {self.max_tokens} tokens (cl100k), overlap {self.overlap_tokens}"
 
 
-def discover(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
-    """Files to ingest as (path, rejection reason or None).
+def discover(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str, str | None]]:
+    """Files to ingest as (path, source id, rejection reason or None).
 
+    A file inside a folder given on the command line gets the path relative to that folder as
+    its source id (`a/report.pdf`, `b/report.pdf`), a file named directly its file name.
     Folders are walked recursively (hidden entries skipped); symlinks that lead outside the
     folder being ingested are refused rather than followed, so a link cannot pull in files the
     user did not point at. Files of unsupported types inside folders are skipped silently;
@@ -63,7 +65,7 @@ def discover(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            yield path, "no such file or folder"
+            yield path, path.name, "no such file or folder"
         elif path.is_dir():
             root = path.resolve()
             for dirpath, dirnames, filenames in os.walk(path):
@@ -74,12 +76,25 @@ def discover(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
                     file = Path(dirpath) / name
                     if file.suffix.lower() not in SUPPORTED_SUFFIXES:
                         continue
+                    source_id = file.relative_to(path).as_posix()
                     if file.is_symlink() and not file.resolve().is_relative_to(root):
-                        yield file, "symbolic link pointing outside the ingested folder; refused"
+                        yield file, source_id, "symbolic link pointing outside the ingested folder; refused"
                         continue
-                    yield file, None
+                    yield file, source_id, None
         else:
-            yield path, None
+            yield path, path.name, None
+
+
+def recorded_id(source_id: str, path: Path, published: dict[str, DocumentRecord]) -> str:
+    """The id a file already has in the store: stores written when ids were bare file names keep
+    them (a file ingested from a sub-folder as `report.pdf` stays `report.pdf`, not a second
+    document `sub/report.pdf`)."""
+    if source_id in published:
+        return source_id
+    old = published.get(path.name)
+    if old is not None and old.path and Path(old.path).resolve() == path.resolve():
+        return path.name
+    return source_id
 
 
 def ingest_paths(
@@ -92,7 +107,7 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest files and folders into `store`; see module docstring for the guarantees.
 
-    A document whose file name is already ingested from another path is refused unless
+    A document whose source id is already ingested from another path is refused unless
     `replace` is set, so two different files called `notes.txt` never overwrite each other.
     """
     report = IngestReport()
@@ -100,21 +115,22 @@ def ingest_paths(
     published = store.documents()
     seen: dict[str, str] = {}
     writer = BatchWriter(store, report, progress)
-    for done, (path, reason) in enumerate(files):
+    for done, (path, source_id, reason) in enumerate(files):
         if progress:
             progress("files", done, len(files))
         if reason:
             report.rejected.append((str(path), reason))
             continue
         try:
-            doc = load_file(path, max_bytes=max_bytes)
+            doc = load_file(path, max_bytes=max_bytes,
+                            source_id=recorded_id(source_id, path, published))
         except RejectedFile as exc:
             report.rejected.append((str(path), exc.reason))
             continue
         if doc.source_id in seen and seen[doc.source_id] != str(path.resolve()):
             report.rejected.append((str(path), (
-                f"another file named {doc.source_id!r} is in this run ({seen[doc.source_id]}); "
-                "source ids are file names, rename one of them")))
+                f"another file with the source id {doc.source_id!r} is in this run "
+                f"({seen[doc.source_id]}); rename one of them")))
             continue
         seen[doc.source_id] = str(path.resolve())
         existing = published.get(doc.source_id)

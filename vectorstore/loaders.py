@@ -44,8 +44,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDocument:
-    """Load one file; raise `RejectedFile` with a specific reason when it cannot be used."""
+def load_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, source_id: str | None = None) -> SourceDocument:
+    """Load one file (its source id defaults to the file name); raise `RejectedFile` with a
+    specific reason when it cannot be used."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -64,7 +65,7 @@ def load_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDocument:
         raise RejectedFile(path, f"cannot read file ({exc.strerror or exc})") from exc
     if not data.strip():
         raise RejectedFile(path, "file is empty")
-    return load_bytes(path.name, data, path=str(path))
+    return load_bytes(source_id or path.name, data, path=str(path))
 
 
 def load_bytes(name: str, data: bytes, path: str | None = None) -> SourceDocument:
