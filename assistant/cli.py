@@ -245,18 +245,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from assistant import __version__
     from assistant.chain import Assistant
-    from assistant.evaluation import (
-        compare,
-        config_of,
-        markdown_report,
-        ragas_samples,
-        run_questions,
-        write_outputs,
-    )
-    from assistant.llm import LLMError, model_label
-    from assistant.metrics import build_report
+    from assistant.evaluation import compare, evaluate, markdown_report, ragas_samples, write_outputs
+    from assistant.llm import LLMError
     from assistant.questions import QuestionSetError, load_questions
 
     settings = _settings(args)
@@ -275,10 +266,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except LLMError as exc:
         raise CliError(str(exc)) from exc
     with tqdm(total=len(questions), unit="question", desc="eval", file=sys.stderr) as bar:
-        records = run_questions(assistant, questions, settings.k,
-                                progress=lambda done, total: bar.update(done - bar.n))
-    report = build_report(records, settings.k,
-                          config_of(settings, model_label(settings, assistant.chat), __version__))
+        records, report = evaluate(assistant, questions,
+                                   progress=lambda done, total: bar.update(done - bar.n))
     if args.judge is not None:
         report["judge"] = run_judge(args, settings, assistant, records)
     comparison = compare(report, old) if old else None

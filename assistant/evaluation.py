@@ -64,6 +64,23 @@ def run_questions(assistant, questions: Sequence[Question], k: int,
     return records
 
 
+def evaluate(assistant, questions: Sequence[Question], out_dir: Path | None = None,
+             progress: Callable[[int, int], None] | None = None) -> tuple[list[dict], dict[str, Any]]:
+    """Run a question set through `assistant`: (result records, report); written to `out_dir`
+    (results.jsonl, report.json, report.md, charts) when given. The CLI and the app both use it."""
+    from assistant import __version__
+    from assistant.llm import model_label
+    from assistant.metrics import build_report
+
+    settings = assistant.settings
+    records = run_questions(assistant, questions, settings.k, progress)
+    report = build_report(records, settings.k,
+                          config_of(settings, model_label(settings, assistant.chat), __version__))
+    if out_dir is not None:
+        write_outputs(out_dir, records, report)
+    return records, report
+
+
 def config_of(settings, model: str, version: str) -> dict[str, Any]:
     return {
         "version": version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -120,4 +121,17 @@ def test_sources_panel_lists_cited_passages_first_then_the_others(browser, extra
     expect(sources.locator(".kb-abstain")).to_be_visible(timeout=120_000)
     assert sources.locator(".kb-uncited").count() >= 1  # what was looked at
     assert sources.locator(".kb-cited").count() == 0
+    page.close()
+
+
+def test_evaluation_runs_from_the_app_with_progress(browser, extractive_app):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    page.get_by_role("tab", name="Evaluation").click()
+    page.locator("#kb-run-eval").click()
+    expect(page.get_by_text(re.compile(r"evaluating \d+/69 questions")).first).to_be_visible(timeout=60_000)
+    expect(page.locator("#kb-report")).to_contain_text("backend: extractive", timeout=300_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#kb-charts img')].filter(i => i.naturalWidth > 0).length >= 3",
+        timeout=60_000)
     page.close()

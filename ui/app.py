@@ -167,8 +167,9 @@ class KenbronUI:
                 paths.append(target)
 
             def on_progress(stage: str, done: int, total: int) -> None:
-                if stage == "files" and total:
-                    progress(done / total, desc=f"ingesting {done}/{total} files")
+                if total:  # files read, then chunks embedded and written
+                    progress(done / total, desc=f"{'reading' if stage == 'files' else 'embedding'} "
+                                                f"{done}/{total} {stage}")
 
             report = self.kb.ingest(paths, progress=on_progress)
         for sid in report.added:
@@ -196,6 +197,31 @@ class KenbronUI:
         return [d.source_id for d in self.kb.documents()]
 
     # --- evaluation --------------------------------------------------------------------------
+
+    def eval_view(self) -> tuple[str, list[str]]:
+        """The latest report's text (without the per-question failures) and its charts."""
+        found = self.eval_dir()
+        if found is None:
+            return ("No evaluation report yet. Run it below, or `kenbron eval --questions "
+                    f"eval/questions.dev.jsonl --out {self.settings.data_dir / 'eval'}`.", [])
+        text = (found / "report.md").read_text(encoding="utf-8").split("## Failures")[0]
+        return text, [str(p) for p in sorted(found.glob("*.png"))]
+
+    def run_evaluation(self, password: str, progress=gr.Progress()):  # noqa: B008
+        """The dev set through this app's assistant, one progress step per question; the
+        report goes to `KENBRON_DATA_DIR/eval` and replaces the one shown."""
+        from assistant.evaluation import evaluate
+        from assistant.questions import load_questions
+
+        self._allowed(password)
+        questions = load_questions(REPO_ROOT / "eval" / "questions.dev.jsonl")
+        progress(0, desc=f"evaluating 0/{len(questions)} questions")
+        def step(done: int, total: int) -> None:
+            progress(done / total, desc=f"evaluating {done}/{total} questions")
+
+        evaluate(self.assistant, questions, self.settings.data_dir / "eval", progress=step)
+        text, charts = self.eval_view()
+        return text, gr.update(value=charts, visible=True)
 
     def eval_dir(self) -> Path | None:
         for candidate in (self.settings.data_dir / "eval", REPO_ROOT / "eval" / "report"):
@@ -267,18 +293,18 @@ class KenbronUI:
                     remove_btn.click(self.remove, [choice, password], [table, choice], api_name=False)
 
             with gr.Tab("Evaluation"):
-                found = self.eval_dir()
-                if found is None:
-                    gr.Markdown("No evaluation report yet. Run `kenbron eval --questions "
-                                f"eval/questions.dev.jsonl --out {s.data_dir / 'eval'}`.")
-                else:
-                    # charts first: below the long report the gallery's lazy images stay unloaded
-                    # until scrolled to, and the tab looked like three empty frames
-                    pngs = sorted(found.glob("*.png"))
-                    if pngs:
-                        gr.Gallery([str(p) for p in pngs], columns=3, label="Charts", height="auto",
-                                   elem_id="kb-charts")
-                    gr.Markdown((found / "report.md").read_text(encoding="utf-8").split("## Failures")[0])
+                report_md, charts = self.eval_view()
+                # charts first: below the long report the gallery's lazy images stay unloaded
+                # until scrolled to, and the tab looked like three empty frames
+                gallery = gr.Gallery(charts, columns=3, label="Charts", height="auto",
+                                     elem_id="kb-charts", visible=bool(charts))
+                report_view = gr.Markdown(report_md, elem_id="kb-report")
+                with gr.Row():
+                    eval_password = gr.Textbox(label="Admin password", type="password",
+                                               visible=self.settings.uploads == "password", scale=2)
+                    run_eval = gr.Button("Run the dev-set evaluation", elem_id="kb-run-eval", scale=1)
+                run_eval.click(self.run_evaluation, [eval_password], [report_view, gallery],
+                               api_name=False)
 
             demo.load(self.documents_table, None, table, api_name=False)
             gr.api(self.api_ask, api_name="ask")
