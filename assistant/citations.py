@@ -71,10 +71,6 @@ def parse_claims(answer: str) -> list[Claim]:
     return claims
 
 
-def marker_numbers(answer: str) -> list[int]:
-    return [n for claim in parse_claims(answer) for n in claim.numbers]
-
-
 def strip_markers(text: str) -> str:
     """The text without markers; "done [1]." becomes "done.", not "done ."."""
     return _SPACE_BEFORE_STOP.sub("", " ".join(MARKER.sub(" ", text).split()))
@@ -100,7 +96,6 @@ class Verification:
     citations: list[Citation]
     removed: list[dict]
     added: list[dict]
-    supported_claims: int
     claims: int
 
 
@@ -138,7 +133,6 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
     removed: list[dict] = []
     added: list[dict] = []
     kept_sentences: list[str] = []
-    supported = 0
     for claim in claims:
         scores = {n: support(claim.text, n) for n in passages} if claim.text else {}
         backing = max(scores, key=lambda n: scores[n][:2], default=None)
@@ -177,7 +171,6 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
                                    chunk_id=chunk.chunk_id, quote=quote,
                                    start=chunk.start + qs, end=chunk.start + qe,
                                    support=round(score, 3))
-        supported += bool(kept)
         markers = "".join(f"[{n}]" for n in kept)
         kept_sentences.append(f"{claim.text} {markers}".strip() if markers else claim.text)
     return Verification(
@@ -185,6 +178,5 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
         citations=[best[n] for n in sorted(best)],
         removed=removed,
         added=added,
-        supported_claims=supported,
         claims=len(claims),
     )

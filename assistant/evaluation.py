@@ -18,7 +18,6 @@ from typing import Any
 from assistant.metrics import hit_rank, satisfies_must_include
 from assistant.questions import Question
 
-REPORT_FILES = ("results.jsonl", "report.json", "report.md")
 HEADLINE = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "citation_precision",
             "citation_recall", "abstention_unanswerable", "wrong_abstention", "answer_language_ok")
 

@@ -30,12 +30,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.settings import default_cache_dir
+from assistant.settings import default_cache_dir, environment_with
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.3.36"
-REQUIREMENT = f"llama-cpp-python[server]=={VERSION}"
 RECORD = Path(sys.prefix) / "llama-build.json"
 SMOKE_PROMPT_TOKENS = 400
 SMOKE_TIMEOUT_S = 600
@@ -137,7 +136,8 @@ def build_wheel(build: Build) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     log.info("compiling llama-cpp-python %s for the %s tier (about 5 minutes on 2 cores)", VERSION,
              build.tier)
-    env = dict(os.environ, CMAKE_ARGS=build.cmake_args, CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
+    env = environment_with(CMAKE_ARGS=build.cmake_args,
+                           CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
     # --no-cache-dir: pip's cache is keyed by the source archive, not by CMAKE_ARGS.
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-cache-dir",
                     "--no-binary", "llama-cpp-python", "-w", str(folder), f"llama-cpp-python=={VERSION}"],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -97,10 +96,9 @@ class LocalWorker:
         with self.log_path.open("ab") as out:
             out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting worker\n".encode())
             out.flush()
-            env = dict(os.environ, HF_HUB_OFFLINE="1")
             self._process = subprocess.Popen(
                 [*self.command, "--host", "127.0.0.1", "--port", str(port)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         self.starts += 1
         url = f"http://127.0.0.1:{port}/v1"

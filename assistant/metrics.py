@@ -7,15 +7,14 @@ not apply to a slice is ``None`` (JSON ``null``), never 0.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from assistant.citations import MARKER
 from vectorstore.language import detect_language
 
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
-MARKER = re.compile(r"\[\d+\]")
 
 DEFINITIONS = {
     "hit@1": "answerable questions with evidence: share whose top-ranked chunk contains an "

@@ -9,8 +9,10 @@ import json
 from functools import cache, lru_cache
 from importlib import resources
 
+from vectorstore.language import SUPPORTED_LANGUAGES
+
 NOT_FOUND = "NOT_FOUND"
-LANGUAGES = ("en", "nl", "fr")
+LANGUAGES = SUPPORTED_LANGUAGES
 
 
 @cache
@@ -37,7 +39,3 @@ def answer_examples() -> list[dict[str, str]]:
     its cached prompt prefix and they cost nothing per question."""
     path = resources.files("prompts").joinpath("answer_examples.json")
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def abstain_messages() -> set[str]:
-    return {m["abstain"] for m in _messages().values()}

@@ -11,7 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-LANGUAGES = ("en", "nl", "fr")
+from vectorstore.language import SUPPORTED_LANGUAGES
+
 CATEGORIES = ("fact", "cross_lingual", "multi_source", "false_premise", "unanswerable")
 REQUIRED = ("id", "question", "language", "category", "answerable")
 OPTIONAL = ("reference_answer", "sources", "evidence", "must_include")
@@ -54,8 +55,8 @@ def _check_types(record: dict, where: str) -> None:
     for name in ("id", "question", "language", "category"):
         if not isinstance(record[name], str) or not record[name].strip():
             fail(f"field {name!r} must be a non-empty string")
-    if record["language"] not in LANGUAGES:
-        fail(f"language {record['language']!r} is not one of {', '.join(LANGUAGES)}")
+    if record["language"] not in SUPPORTED_LANGUAGES:
+        fail(f"language {record['language']!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}")
     if record["category"] not in CATEGORIES:
         fail(f"category {record['category']!r} is not one of {', '.join(CATEGORIES)}")
     if not isinstance(record["answerable"], bool):

@@ -7,9 +7,11 @@ and secrets) and the CLI configure the same object.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from vectorstore.embeddings import DEFAULT_EMBEDDING
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
@@ -17,6 +19,23 @@ BACKENDS = ("local", "openai", "compatible", "extractive")
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the official release: anything else is refused.
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_BYTES = 1_117_320_768
+
+
+# Switched off for every process Kenbron starts: nothing on the default path calls home.
+PROCESS_DEFAULTS = {"ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False",
+                    "HF_HUB_OFFLINE": "1"}
+
+
+def apply_process_defaults() -> None:
+    """Telemetry off and hubs offline, unless the environment says otherwise; called by every
+    entry point (CLI, app) before Chroma or Gradio are imported."""
+    for name, value in PROCESS_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def environment_with(**extra: str) -> dict[str, str]:
+    """This process's environment plus `extra`, for child processes that need a variable set."""
+    return {**os.environ, **extra}
 
 
 def _xdg(var: str, default: str) -> Path:
@@ -59,8 +78,7 @@ class Settings:
     collection: str = "kenbron"
     chroma_host: str | None = None
     chroma_port: int = 8000
-    embedding: str = "use+e5"
-    embedding_threads: int = 2
+    embedding: str = DEFAULT_EMBEDDING
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     max_file_mb: int = 50
@@ -99,7 +117,6 @@ class Settings:
             "chroma_host": _env("CHROMA_HOST"),
             "chroma_port": _int_env("CHROMA_PORT", 8000),
             "embedding": _env("KENBRON_EMBEDDING", cls.embedding),
-            "embedding_threads": _int_env("KENBRON_EMBEDDING_THREADS", 2),
             "chunk_tokens": _int_env("KENBRON_CHUNK_TOKENS", cls.chunk_tokens),
             "chunk_overlap": _int_env("KENBRON_CHUNK_OVERLAP", cls.chunk_overlap),
             "max_file_mb": _int_env("KENBRON_MAX_FILE_MB", cls.max_file_mb),
@@ -144,19 +161,12 @@ class Settings:
         if len(self.collection) < 3:
             raise ValueError("collection names need at least 3 characters")
 
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
     @property
     def should_translate(self) -> bool:
         """Translate questions for retrieval? Each translation is one extra model call."""
         if self.translate_queries == "auto":
             return self.backend in ("openai", "compatible")
         return self.translate_queries in ("on", "1", "true", "yes")
-
-    @property
-    def server_mode(self) -> bool:
-        return bool(self.chroma_host)
 
     @property
     def location(self) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -20,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from assistant.settings import apply_process_defaults
+
+apply_process_defaults()  # before Gradio and Chroma are imported
 
 import gradio as gr  # noqa: E402
 

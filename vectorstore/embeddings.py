@@ -21,7 +21,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 OFFLINE_MODELS = ("use", "e5", "use+e5")
-DEFAULT_EMBEDDING = "use"
+DEFAULT_EMBEDDING = "use+e5"  # the settings default too: a store built by hand opens the same collection
 
 
 class UseEmbeddings(Embeddings):

@@ -48,8 +48,6 @@ class ChunkingConfig:
     max_tokens: int = 200
     overlap_tokens: int = 40
 
-    def describe(self) -> str:
-        return f"sentence-aware, {self.max_tokens} tokens (cl100k), overlap {self.overlap_tokens}"
 
 
 def discover(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str, str | None]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.documents import Chunk, ScoredChunk
-from vectorstore.embeddings import make_embeddings
+from vectorstore.embeddings import DEFAULT_EMBEDDING, make_embeddings
 from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
 from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
@@ -40,7 +39,7 @@ class StoreConfig:
     collection: str = "kenbron"
     chroma_host: str | None = None
     chroma_port: int = 8000
-    embedding: str = "use"
+    embedding: str = DEFAULT_EMBEDDING
     chunking: ChunkingConfig = ChunkingConfig()
     max_file_bytes: int = 50 * 1024 * 1024
     rrf_k: int = RRF_K
@@ -229,12 +228,6 @@ class KnowledgeBase:
                 out.append(ScoredChunk(chunks[hit.chunk_id], hit.score, len(out) + 1, hit.ranks,
                                        hit.scores))
         return out
-
-    def timed_search(self, query: str, k: int = 5, **kw) -> tuple[list[ScoredChunk], float]:
-        t0 = time.perf_counter()
-        hits = self.search(query, k, **kw)
-        return hits, (time.perf_counter() - t0) * 1000
-
 
 @dataclass
 class FusedHit:

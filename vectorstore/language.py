@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-ANSWER_LANGUAGES = ("en", "nl", "fr")
+SUPPORTED_LANGUAGES = ("en", "nl", "fr")  # questions, answers, prompts: the one list
 DOCUMENT_LANGUAGES = ("en", "nl", "fr", "de", "es", "it", "pt")
 
 
@@ -28,4 +28,4 @@ def detect_language(text: str, languages: tuple[str, ...] = DOCUMENT_LANGUAGES) 
 
 def detect_question_language(text: str) -> str:
     """Language of a user question, restricted to the languages Kenbron answers in."""
-    return detect_language(text, ANSWER_LANGUAGES)
+    return detect_language(text, SUPPORTED_LANGUAGES)

@@ -24,6 +24,8 @@ import numpy as np
 import Stemmer
 from bm25s import stopwords as bm25s_stopwords
 
+from vectorstore.language import SUPPORTED_LANGUAGES
+
 _STEMMERS = {"en": "english", "nl": "dutch", "fr": "french", "de": "german", "es": "spanish",
              "it": "italian", "pt": "portuguese"}
 _STOPWORDS = {
@@ -32,7 +34,6 @@ _STOPWORDS = {
     "es": bm25s_stopwords.STOPWORDS_SPANISH, "it": bm25s_stopwords.STOPWORDS_ITALIAN,
     "pt": bm25s_stopwords.STOPWORDS_PORTUGUESE,
 }
-QUERY_LANGUAGES = ("en", "nl", "fr")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ELISION = re.compile(r"\b[cdjlmnst]['’]", re.I)  # French l', d', qu' … glued to the next word
 
@@ -61,7 +62,7 @@ def analyse(text: str, language: str) -> list[str]:
     return stemmer.stemWords(words) if stemmer else words
 
 
-def analyse_query(text: str, language: str, languages: Iterable[str] = QUERY_LANGUAGES) -> list[str]:
+def analyse_query(text: str, language: str, languages: Iterable[str] = SUPPORTED_LANGUAGES) -> list[str]:
     """Query terms: the question's stop words dropped, each word stemmed in every corpus language."""
     stop = _stopword_set(language)
     words = [w for w in _WORD.findall(_normalise(text)) if w not in stop]

@@ -18,8 +18,6 @@ is refused (`EmbeddingModelMismatch`), so vectors from two models are never mixe
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -29,7 +27,6 @@ from typing import Any
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
-from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.chunking import version_key
@@ -118,9 +115,6 @@ class ChunkStore:
                 f"be mixed. Set KENBRON_EMBEDDING={recorded} (or --embedding {recorded}), or use "
                 "another collection (KENBRON_COLLECTION) or data directory and ingest again."
             )
-        # LangChain's view of the same collection, for callers that want a VectorStore
-        self.vectorstore = Chroma(client=client, collection_name=collection,
-                                  embedding_function=embeddings)
         self._registry_cache: tuple[str, dict[str, DocumentRecord], frozenset[str]] | None = None
 
     # --- registry ----------------------------------------------------------------------------
@@ -160,11 +154,6 @@ class ChunkStore:
     def document_text(self, source_id: str) -> str | None:
         got = self.registry.get(ids=[source_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
-
-    def fingerprint(self) -> str:
-        docs = self.documents()
-        payload = json.dumps(sorted((d.source_id, d.doc_hash) for d in docs.values()))
-        return hashlib.sha1(payload.encode()).hexdigest()
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -231,27 +220,6 @@ class ChunkStore:
             self.chunks.delete(ids=got["ids"])
         self.sentences.delete(where={"source_id": source_id})
         return len(got["ids"])
-
-    def collect_garbage(self) -> int:
-        """Delete chunks no published document owns (leftovers of interrupted ingests)."""
-        docs = self.documents()
-        removed = 0
-        for collection in (self.chunks, self.sentences):
-            got = collection.get(include=["metadatas"])
-            orphans = [
-                cid for cid, meta in zip(got["ids"], got["metadatas"], strict=True)
-                if not self._published(docs, meta)
-            ]
-            for i in range(0, len(orphans), _WRITE_BATCH):
-                collection.delete(ids=orphans[i : i + _WRITE_BATCH])
-            if collection is self.chunks:
-                removed = len(orphans)
-        return removed
-
-    @staticmethod
-    def _published(docs: dict[str, DocumentRecord], meta: dict[str, Any]) -> bool:
-        d = docs.get(str(meta.get("source_id")))
-        return d is not None and d.doc_hash == meta.get("doc_hash")
 
     # --- reading -----------------------------------------------------------------------------
 

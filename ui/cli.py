@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from assistant.settings import BACKENDS, Settings, apply_process_defaults, store_config
 
-from assistant.settings import BACKENDS, Settings, store_config  # noqa: E402
+apply_process_defaults()
 
 
 class CliError(Exception):
