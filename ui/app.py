@@ -32,6 +32,14 @@ from ui.render import answer_markdown, sources_html  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+
+def log_answer(surface: str, answer, settings: Settings) -> None:
+    """One line per request: what happened, never the question unless KENBRON_LOG_QUESTIONS."""
+    asked = f" question={answer.question!r}" if settings.log_questions else ""
+    log.info("%s: language=%s backend=%s abstained=%s reason=%s citations=%d error=%s total_ms=%s%s",
+             surface, answer.language, answer.backend, answer.abstained, answer.abstain_reason,
+             len(answer.citations), bool(answer.error), answer.timings.get("total_ms"), asked)
+
 EXAMPLES = [
     "How many deaths did the article that Musk shared link to ChatGPT?",
     "Welk percentage van alle deepfake-content is seksueel materiaal?",
@@ -97,6 +105,7 @@ class KenbronUI:
                     yield history, gr.skip(), ""
                 else:
                     answer = event.data
+                    log_answer("chat", answer, self.settings)
                     history[-1] = {"role": "assistant", "content": answer_markdown(answer)}
                     yield history, sources_html(answer, hits, self.kb.document_text), json.dumps(
                         {"backend": answer.backend, "model": answer.model, "k": self.settings.k,
@@ -121,6 +130,7 @@ class KenbronUI:
             answer = self.assistant.ask(question, pairs)
         except QuestionError as exc:
             raise gr.Error(str(exc)) from exc
+        log_answer("/ask", answer, self.settings)
         data = answer.to_dict()
         for hit in data["retrieved"]:
             hit.pop("ranks", None)
@@ -345,5 +355,7 @@ def launch(settings: Settings | None = None, host: str | None = None, port: int 
     import uvicorn
 
     settings = settings or Settings.from_env()
+    if not logging.getLogger().handlers:  # `python app.py` on Spaces: requests go to the log
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     uvicorn.run(make_server_app(settings), host=host or settings.host, port=port or settings.port,
                 log_level="info")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kenbron",
         description="Grounded answers from your documents, with every claim linked to its passage.",
     )
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what happens (-v: steps, -vv: debug detail)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="add files or folders (idempotent)")
@@ -354,6 +357,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    if args.command == "serve":
+        level = min(level, logging.INFO)  # the app logs one line per request
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from vectorstore.store import StoreError
 
     try:

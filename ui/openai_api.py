@@ -131,6 +131,9 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
             answer = await run_in_threadpool(assistant.ask, question, history)
         except (RequestError, QuestionError) as exc:
             return _error(400, str(exc), "invalid_request_error")
+        from ui.app import log_answer
+
+        log_answer("/v1/chat/completions", answer, settings)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if stream:
             return StreamingResponse(_stream(answer, cid, created), media_type="text/event-stream")
