@@ -26,6 +26,16 @@ class Citation:
     support: float  # similarity of the claim to the quoted passage, 0..1
 
 
+@dataclass(frozen=True)
+class CitationChange:
+    """A marker the verifier removed, or put where the model cited a wrong source or none."""
+
+    n: int
+    sentence: str
+    reason: str
+    support: float | None = None
+
+
 @dataclass
 class Answer:
     question: str
@@ -38,10 +48,9 @@ class Answer:
     backend: str = ""
     model: str = ""
     standalone_question: str = ""
-    # markers the verifier removed: [{n, sentence, reason}] — kept for transparency and eval
-    removed_citations: list[dict[str, Any]] = field(default_factory=list)
-    # markers the verifier put where the model cited a wrong number or none: [{n, sentence, reason}]
-    added_citations: list[dict[str, Any]] = field(default_factory=list)
+    # what the verifier changed, for transparency and evaluation
+    removed_citations: list[CitationChange] = field(default_factory=list)
+    added_citations: list[CitationChange] = field(default_factory=list)
     error: str | None = None
     # why an abstention happened: "no_sources", "key_terms" (the gate, before any model),
     # "model" (the model said the sources do not answer), "unsupported" (no claim verified);
@@ -64,8 +73,8 @@ class Answer:
             "language": self.language,
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
-            "removed_citations": self.removed_citations,
-            "added_citations": self.added_citations,
+            "removed_citations": [_change(c) for c in self.removed_citations],
+            "added_citations": [_change(c) for c in self.added_citations],
             "retrieved": [hit.to_dict() for hit in self.retrieved],
             "context_chunk_ids": self.context_chunk_ids,
             "timings": self.timings,
@@ -75,3 +84,8 @@ class Answer:
             "abstain_reason": self.abstain_reason,
             "model_called": self.model_called,
         }
+
+
+def _change(change: CitationChange) -> dict[str, Any]:
+    """As before the type existed: `support` only when there was one."""
+    return {k: v for k, v in asdict(change).items() if v is not None or k != "support"}

@@ -24,11 +24,12 @@ from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
 from assistant import prompts
 from assistant.answer import Answer, Citation
-from assistant.citations import strip_markers, verify_citations
+from assistant.citations import parse_claims, strip_markers, verify_citations
 from assistant.evidence import missing_key_terms
 from assistant.extractive import extract_answer
 from assistant.llm import describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
+from assistant.specifics import asks_for_number, numbers
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_question_language
@@ -291,7 +292,10 @@ class Assistant:
         text = f"{prompts.message(answer.language, 'extractive_lead')} {body}"
         answer.timings["first_token_ms"] = ms()
         yield StreamEvent("token", text)
-        self._finish(answer, text, ms())
+        reason = self._finish(answer, text, ms())
+        if reason:
+            yield from self._abstain(answer, ms(), reason)
+            return
         yield StreamEvent("answer", answer)
 
     def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
@@ -322,20 +326,30 @@ class Assistant:
         if _NOT_FOUND.search(text) or not text.strip():
             yield from self._abstain(answer, ms(), "model")
             return
-        self._finish(answer, text, ms())
-        if answer.abstained:  # no claim of the answer survived verification
-            yield from self._abstain(answer, ms(), "unsupported")
+        reason = self._finish(answer, text, ms())
+        if reason:
+            yield from self._abstain(answer, ms(), reason)
             return
         yield StreamEvent("answer", answer)
 
-    def _finish(self, answer: Answer, text: str, now: float) -> None:
-        check = verify_citations(text, answer.retrieved, self.embed, question=answer.standalone_question)
+    def _finish(self, answer: Answer, text: str, now: float) -> str | None:
+        """Verify the answer's citations; the reason to abstain instead, if there is one:
+        `unsupported` when no claim kept a citation, `no_number` when the question asks how
+        many, how much or when and no cited claim holds a number or date (a restated question
+        or a neighbouring fact is not an answer)."""
+        question = answer.standalone_question
+        check = verify_citations(text, answer.retrieved, self.embed, question=question)
         answer.text = check.text
         answer.citations = check.citations
         answer.removed_citations = check.removed
         answer.added_citations = check.added
-        answer.abstained = not check.citations
         answer.timings["total_ms"] = now
+        if not check.citations:
+            return "unsupported"
+        cited = [claim.text for claim in parse_claims(check.text) if claim.numbers]
+        if asks_for_number(question) and not any(numbers(claim) for claim in cited):
+            return "no_number"
+        return None
 
 
 __all__ = ["Assistant", "Answer", "Citation", "QuestionError", "StreamEvent"]

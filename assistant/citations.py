@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer import Citation
+from assistant.answer import Citation, CitationChange
 from assistant.specifics import missing_specifics
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
@@ -94,8 +94,8 @@ def _lexical_support(claim: str, passage: str) -> float:
 class Verification:
     text: str  # the answer with unsupported markers removed or corrected
     citations: list[Citation]
-    removed: list[dict]
-    added: list[dict]
+    removed: list[CitationChange]
+    added: list[CitationChange]
     claims: int
 
 
@@ -105,78 +105,96 @@ def _sentences_of(hit: ScoredChunk) -> list[tuple[str, int, int]]:
     return spans or [(text, 0, len(text))]
 
 
+Support = tuple[float, float, tuple[str, int, int]]  # (support, semantic score, best sentence)
+
+
+class _Supports:
+    """How well each given source supports each claim, embedding everything in one call."""
+
+    def __init__(self, claims: list[Claim], context: Sequence[ScoredChunk], embed: EmbedFn,
+                 question: str) -> None:
+        self.context = context
+        self.question = question
+        self.passages = {n: _sentences_of(hit) for n, hit in enumerate(context, start=1)}
+        flat = [(n, i) for n in self.passages for i in range(len(self.passages[n]))]
+        texts = list(dict.fromkeys(c.text for c in claims if c.text))
+        vectors = (embed(texts + [self.passages[n][i][0] for n, i in flat]) if flat and texts
+                   else np.zeros((0, 1)))
+        self.claim_vec = dict(zip(texts, vectors[: len(texts)], strict=False))
+        self.passage_vec = dict(zip(flat, vectors[len(texts):], strict=False))
+
+    def of(self, claim: str, n: int) -> Support:
+        """Source n's support for the claim; among equal supports the semantically closest
+        sentence is the quote. A source that lacks one of the claim's numbers, dates or names
+        supports it not at all."""
+        sentences = self.passages[n]
+        best = max((max(semantic := float(self.claim_vec[claim] @ self.passage_vec[(n, i)]),
+                        _lexical_support(claim, sentences[i][0])), semantic, sentences[i])
+                   for i in range(len(sentences)))
+        if self.lacking(claim, n):
+            return (0.0, *best[1:])
+        return best
+
+    def lacking(self, claim: str, n: int) -> list[str]:
+        chunk = self.context[n - 1].chunk
+        return missing_specifics(claim, chunk.text, chunk.title, self.question)
+
+
+def _judge_markers(claim: Claim, scores: dict[int, Support], supports: _Supports,
+                   threshold: float) -> tuple[list[int], list[CitationChange]]:
+    """The claim's markers that stand, and the removed ones with the reason."""
+    kept, removed = [], []
+    for n in dict.fromkeys(claim.numbers):
+        if n not in supports.passages:
+            removed.append(CitationChange(n, claim.text, f"no source [{n}] was given to the model"))
+        elif scores and scores[n][0] >= threshold:
+            kept.append(n)
+        else:
+            lacking = supports.lacking(claim.text, n) if claim.text else []
+            reason = (f"source [{n}] does not contain {', '.join(lacking)}" if lacking
+                      else f"source [{n}] does not support this sentence")
+            removed.append(CitationChange(n, claim.text, reason,
+                                          round(scores[n][0], 3) if scores else 0.0))
+    return kept, removed
+
+
 def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn,
                      threshold: float = SUPPORT_THRESHOLD, question: str = "") -> Verification:
     """Check every marker of `answer` against `context` (numbered from 1); see module doc."""
     claims = parse_claims(answer)
-    passages = {n: _sentences_of(hit) for n, hit in enumerate(context, start=1)}
-    flat = [(n, i) for n in passages for i in range(len(passages[n]))]
-    claim_texts = list(dict.fromkeys(c.text for c in claims if c.text))
-    vectors = embed(claim_texts + [passages[n][i][0] for n, i in flat]) if flat and claim_texts \
-        else np.zeros((0, 1))
-    claim_vec = dict(zip(claim_texts, vectors[: len(claim_texts)], strict=False))
-    passage_vec = dict(zip(flat, vectors[len(claim_texts):], strict=False))
-
-    def support(claim: str, n: int) -> tuple[float, float, tuple[str, int, int]]:
-        """(support, semantic score, best passage) of source n for the claim; among equal
-        supports the semantically closest sentence is the quote. A source that lacks one of
-        the claim's numbers, dates or names supports it not at all."""
-        best = max((max(semantic := float(claim_vec[claim] @ passage_vec[(n, i)]),
-                        _lexical_support(claim, passages[n][i][0])), semantic, passages[n][i])
-                   for i in range(len(passages[n])))
-        chunk = context[n - 1].chunk
-        if missing_specifics(claim, chunk.text, chunk.title, question):
-            return (0.0, *best[1:])
-        return best
-
+    supports = _Supports(claims, context, embed, question)
     best: dict[int, Citation] = {}
-    removed: list[dict] = []
-    added: list[dict] = []
+    removed: list[CitationChange] = []
+    added: list[CitationChange] = []
     kept_sentences: list[str] = []
     for claim in claims:
-        scores = {n: support(claim.text, n) for n in passages} if claim.text else {}
+        scores = {n: supports.of(claim.text, n) for n in supports.passages} if claim.text else {}
+        kept, dropped = _judge_markers(claim, scores, supports, threshold)
+        removed += dropped
         backing = max(scores, key=lambda n: scores[n][:2], default=None)
-        if backing is not None and scores[backing][0] < threshold:
-            backing = None
-        kept: list[int] = []
-        for n in dict.fromkeys(claim.numbers):
-            if n not in passages:
-                removed.append({"n": n, "sentence": claim.text,
-                                "reason": f"no source [{n}] was given to the model"})
-            elif scores and scores[n][0] >= threshold:
-                kept.append(n)
-            else:
-                chunk = context[n - 1].chunk
-                lacking = (missing_specifics(claim.text, chunk.text, chunk.title, question)
-                           if claim.text else [])
-                removed.append({"n": n, "sentence": claim.text,
-                                "support": round(scores[n][0], 3) if scores else 0.0,
-                                "reason": (f"source [{n}] does not contain {', '.join(lacking)}"
-                                           if lacking else
-                                           f"source [{n}] does not support this sentence")})
-        if not kept and backing is not None and len(claim.text.split()) >= 3:
+        if not kept and backing is not None and scores[backing][0] >= threshold \
+                and len(claim.text.split()) >= 3:
             # the model cited the wrong number, or forgot the marker: cite the source that
             # supports the sentence instead, and say so
             kept.append(backing)
-            added.append({"n": backing, "sentence": claim.text,
-                          "support": round(scores[backing][0], 3),
-                          "reason": (f"source [{backing}] supports this sentence; cited instead"
-                                     if claim.numbers else
-                                     f"uncited sentence; source [{backing}] supports it")})
+            added.append(CitationChange(
+                backing, claim.text,
+                f"source [{backing}] supports this sentence; cited instead" if claim.numbers
+                else f"uncited sentence; source [{backing}] supports it",
+                round(scores[backing][0], 3)))
         for n in kept:
-            score, _, (quote, qs, qe) = scores[n]
-            chunk = context[n - 1].chunk
-            if n not in best or score > best[n].support:
-                best[n] = Citation(n=n, source=chunk.source_id, title=chunk.title,
-                                   chunk_id=chunk.chunk_id, quote=quote,
-                                   start=chunk.start + qs, end=chunk.start + qe,
-                                   support=round(score, 3))
+            citation = _citation(n, context[n - 1], scores[n])
+            if n not in best or citation.support > best[n].support:
+                best[n] = citation
         markers = "".join(f"[{n}]" for n in kept)
         kept_sentences.append(f"{claim.text} {markers}".strip() if markers else claim.text)
-    return Verification(
-        text=" ".join(kept_sentences),
-        citations=[best[n] for n in sorted(best)],
-        removed=removed,
-        added=added,
-        claims=len(claims),
-    )
+    return Verification(text=" ".join(kept_sentences), citations=[best[n] for n in sorted(best)],
+                        removed=removed, added=added, claims=len(claims))
+
+
+def _citation(n: int, hit: ScoredChunk, support: Support) -> Citation:
+    score, _, (quote, start, end) = support
+    chunk = hit.chunk
+    return Citation(n=n, source=chunk.source_id, title=chunk.title, chunk_id=chunk.chunk_id,
+                    quote=quote, start=chunk.start + start, end=chunk.start + end,
+                    support=round(score, 3))

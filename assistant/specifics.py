@@ -184,3 +184,15 @@ def missing_specifics(claim: str, passage: str, title: str = "", question: str =
     missing = [s.text for s in numbers(claim) if not s.forms & forms]
     missing += [s.text for s in names(claim) if not _name_in(next(iter(s.forms)), words, folded)]
     return missing
+
+
+_QUANTITY = re.compile(r"\b(how (?:many|much|long|old)|what year|in which year|hoeveel|welk jaar|"
+                       r"hoe (?:lang|oud)|combien|quelle année)\b", re.IGNORECASE)
+# "when" words only open a question: inside one they join clauses ("... doet wanneer AGI komt")
+_WHEN = re.compile(r"^\W*(?:(?:and|en|et|since|sinds|depuis|vanaf|until|tot)\s+)?(?:when|wanneer|quand)\b",
+                   re.IGNORECASE)
+
+
+def asks_for_number(question: str) -> bool:
+    """Does the question ask how many, how much or when? Its answer then holds a number or a date."""
+    return bool(_QUANTITY.search(question) or _WHEN.search(question))

@@ -65,7 +65,7 @@ def test_valid_citations_are_kept_and_invented_ones_removed(kb, use_embeddings):
     answer = a.ask("Aan hoeveel sterfgevallen koppelde het artikel dat Musk deelde ChatGPT?")
     assert not answer.abstained
     assert "[9]" not in answer.text
-    reasons = " ".join(r["reason"] for r in answer.removed_citations)
+    reasons = " ".join(r.reason for r in answer.removed_citations)
     assert "no source [9]" in reasons
     assert all(c.chunk_id in answer.context_chunk_ids for c in answer.citations)
     cited = answer.citations[0]
@@ -85,8 +85,8 @@ def test_wrong_or_missing_markers_are_corrected_to_the_supporting_source(kb, use
         [citation] = answer.citations
         assert answer.text == f"{claim} [{citation.n}]"
         assert "negen sterfgevallen" in citation.quote or "9 décès" in citation.quote
-        assert [a["n"] for a in answer.added_citations] == [citation.n]
-        assert [r["n"] for r in answer.removed_citations] == ([wrong] if "[" in reply else [])
+        assert [a.n for a in answer.added_citations] == [citation.n]
+        assert [r.n for r in answer.removed_citations] == ([wrong] if "[" in reply else [])
 
 
 def test_model_not_found_becomes_localised_abstention(kb, use_embeddings):
@@ -214,3 +214,25 @@ def test_failing_backend_gives_an_error_answer(kb, use_embeddings):
     answer = a.ask("Wat deelde Musk over ChatGPT?")
     assert answer.error and "unreachable" in answer.error
     assert "sk-secret123" not in answer.text and "sk-secret123" not in answer.error
+
+
+def test_a_how_many_question_answered_without_a_number_abstains(kb, use_embeddings):
+    """A cited sentence that restates the question is not an answer to "how many"."""
+    question = "Aan hoeveel sterfgevallen koppelde het artikel dat Musk deelde ChatGPT?"
+    restated = fake("Het artikel dat Musk deelde, koppelde ChatGPT aan sterfgevallen [1].")
+    answer = assistant(kb, use_embeddings, restated).ask(question)
+    assert answer.abstained and answer.abstain_reason == "no_number" and answer.citations == []
+    counted = fake("Het artikel dat Musk deelde, koppelde ChatGPT aan negen sterfgevallen [1].")
+    answer = assistant(kb, use_embeddings, counted).ask(question)
+    assert not answer.abstained and answer.citations
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Hoeveel gebruikers heeft ChatGPT?", True), ("Combien de décès ?", True),
+    ("When was it founded?", True), ("En wanneer was dat?", True),
+    ("Wat doet de samenleving wanneer AGI komt?", False), ("Who leads OpenAI?", False),
+])
+def test_which_questions_ask_for_a_number(question, expected):
+    from assistant.specifics import asks_for_number
+
+    assert asks_for_number(question) is expected
