@@ -68,11 +68,7 @@ def queries(n: int) -> list[str]:
 # --- one collection size, in a child process ---------------------------------------------------
 
 def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_queries: int) -> dict:
-    from vectorstore.chunking import chunk_document
-    from vectorstore.ingest import chunk_sentences, embedding_text
     from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
-    from vectorstore.lexical import BM25Index
-    from vectorstore.loaders import load_file
 
     files = sorted(Path(folder).glob("*.txt"))
     emb = HashEmbeddings()
@@ -80,18 +76,7 @@ def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_quer
                          chroma_port=port, embedding=emb.name)
     out: dict = {"documents": len(files)}
 
-    # the embedder alone, on exactly what the pipeline embeds (chunks and their sentences)
-    texts = []
-    for path in files:
-        for chunk in chunk_document(load_file(path)):
-            texts.append(embedding_text(chunk))
-            texts.extend(chunk_sentences(chunk))
-    t0 = time.perf_counter()
-    for i in range(0, len(texts), 32):
-        emb.embed_documents(texts[i : i + 32])
-    embed_s = time.perf_counter() - t0
-    del texts
-    emb.calls = 0
+    embed_s = embedder_only_seconds(files, emb)
 
     kb = KnowledgeBase(config, embeddings=emb)
     t0 = time.perf_counter()
@@ -119,7 +104,34 @@ def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_quer
     out["reingest_unchanged_s"] = round(time.perf_counter() - t0, 2)
     out["reingest_texts_embedded"] = emb.calls
 
-    # one more document into the large collection; count documents the BM25 index re-analyses
+    out.update(add_one_document(kb, Path(data_dir) / "extra"))
+    out.update(retrieval_latency(kb, emb, n_queries))
+    return out
+
+
+def embedder_only_seconds(files: list[Path], emb) -> float:
+    """The embedder alone, on exactly what the pipeline embeds (chunks and their sentences)."""
+    from vectorstore.chunking import chunk_document
+    from vectorstore.ingest import chunk_sentences, embedding_text
+    from vectorstore.loaders import load_file
+
+    texts = []
+    for path in files:
+        for chunk in chunk_document(load_file(path)):
+            texts.append(embedding_text(chunk))
+            texts.extend(chunk_sentences(chunk))
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 32):
+        emb.embed_documents(texts[i : i + 32])
+    embed_s = time.perf_counter() - t0
+    emb.calls = 0
+    return embed_s
+
+
+def add_one_document(kb, folder: Path) -> dict:
+    """One more document into the large collection; counts documents BM25 re-analyses."""
+    from vectorstore.lexical import BM25Index
+
     added = {"n": 0}
     original = BM25Index.add_document
 
@@ -128,14 +140,17 @@ def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_quer
         return original(self, *a, **kw)
 
     BM25Index.add_document = counting  # type: ignore[method-assign]
-    extra = extra_document(Path(data_dir) / "extra")
-    t0 = time.perf_counter()
-    kb.ingest([extra])
-    out["add_one_doc_s"] = round(time.perf_counter() - t0, 3)
-    out["add_one_doc_lexical_documents_indexed"] = added["n"]
-    BM25Index.add_document = original  # type: ignore[method-assign]
+    try:
+        t0 = time.perf_counter()
+        kb.ingest([extra_document(folder)])
+        elapsed = time.perf_counter() - t0
+    finally:
+        BM25Index.add_document = original  # type: ignore[method-assign]
+    return {"add_one_doc_s": round(elapsed, 3), "add_one_doc_lexical_documents_indexed": added["n"]}
 
-    # retrieval latency
+
+def retrieval_latency(kb, emb, n_queries: int) -> dict:
+    """Raw Chroma, dense, BM25 and hybrid search times over `n_queries` queries."""
     qs = queries(n_queries)
     vectors = [emb.embed_query(q) for q in qs]
     for q in qs[:5]:  # warm caches (HNSW pages, BM25 posting arrays)
@@ -155,11 +170,9 @@ def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_quer
         timed("dense", lambda q=q: kb.dense(q, RETRIEVAL_DEPTH))
         timed("bm25", lambda q=q: kb.lexical(q, RETRIEVAL_DEPTH))
         timed("hybrid", lambda q=q: kb.search(q, 5))
-    out["retrieval_ms"] = {name: stats(values) for name, values in timings.items()}
-    out["hybrid_over_raw_p95"] = round(out["retrieval_ms"]["hybrid"]["p95"]
-                                       / out["retrieval_ms"]["chroma_raw"]["p95"], 2)
-    out["queries"] = len(qs)
-    return out
+    retrieval = {name: stats(values) for name, values in timings.items()}
+    return {"retrieval_ms": retrieval, "queries": len(qs),
+            "hybrid_over_raw_p95": round(retrieval["hybrid"]["p95"] / retrieval["chroma_raw"]["p95"], 2)}
 
 
 def _child(conn, *args) -> None:

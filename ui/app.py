@@ -241,83 +241,90 @@ class KenbronUI:
     # --- layout ------------------------------------------------------------------------------
 
     def build(self) -> gr.Blocks:
-        s = self.settings
         with gr.Blocks(title="Kenbron") as demo:
             gr.Markdown("# Kenbron\nAsk in English, Nederlands or français. Every claim links to "
                         "the passage it came from — or you get an honest “the documents don't say”.")
             with gr.Tab("Chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=320):
-                        chatbot = gr.Chatbot(label="Conversation", height=480,
-                                             buttons=["copy"], feedback_options=("Like", "Dislike"),
-                                             elem_id="kb-chat")
-                        with gr.Row():
-                            box = gr.Textbox(placeholder="Ask a question…", show_label=False,
-                                             scale=5, elem_id="kb-question", max_length=s.max_question_chars)
-                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-send")
-                        with gr.Row():
-                            clear = gr.Button("Clear chat", size="sm", elem_id="kb-clear")
-                        gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                        model = model_label(s, self.assistant.chat)
-                        why = (" (no local model on this Space and no API secret set: answers quote "
-                               "the best-supported source sentences)"
-                               if s.on_spaces and s.backend == "extractive" else "")
-                        gr.Markdown(f"<small>Backend: **{s.backend}**{why} · model: **{model}** · "
-                                    f"k = {s.k} · embeddings: {s.embedding}</small>",
-                                    elem_id="kb-settings")
-                    with gr.Column(scale=2, min_width=300):
-                        sources = gr.HTML("<div class='kb-sources'><h3>Sources</h3><p>Sources appear "
-                                          "here as soon as they are found.</p></div>", elem_id="kb-sources")
-                last = gr.Textbox(visible=False)
-                submit = [box, chatbot]
-                send.click(self.chat, submit, [chatbot, sources, last], api_name=False).then(
-                    lambda: "", None, box, api_name=False)
-                box.submit(self.chat, submit, [chatbot, sources, last], api_name=False).then(
-                    lambda: "", None, box, api_name=False)
-                clear.click(lambda: ([], "", ""), None, [chatbot, sources, last], api_name=False)
-                chatbot.like(self.feedback, [last], None, api_name=False)
-
+                self._chat_tab()
             with gr.Tab("Documents"):
-                policy = self.settings.uploads
-                table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
-                                     headers=["title", "source", "language", "date", "chunks"],
-                                     label="Ingested documents")
-                with gr.Group(visible=policy != "off"):
-                    password = gr.Textbox(label="Admin password", type="password",
-                                          visible=policy == "password")
-                    files = gr.File(label="Add documents (.txt .md .pdf .html .docx)", file_count="multiple",
-                                    file_types=[".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"],
-                                    elem_id="kb-upload")
-                    upload_btn = gr.Button("Ingest files", variant="primary", elem_id="kb-ingest")
-                    results = gr.Dataframe(headers=["file", "result", "reason"], interactive=False,
-                                           label="Upload results", elem_id="kb-upload-results")
-                    with gr.Row():
-                        choice = gr.Dropdown(self._source_ids(), label="Remove a document")
-                        remove_btn = gr.Button("Remove", variant="stop")
-                if policy == "off":
-                    gr.Markdown("Uploads and removals are disabled on this deployment.")
-                else:
-                    upload_btn.click(self.upload, [files, password], [results, table, choice],
-                                     api_name=False)
-                    remove_btn.click(self.remove, [choice, password], [table, choice], api_name=False)
-
+                table = self._documents_tab()
             with gr.Tab("Evaluation"):
-                report_md, charts = self.eval_view()
-                # charts first: below the long report the gallery's lazy images stay unloaded
-                # until scrolled to, and the tab looked like three empty frames
-                gallery = gr.Gallery(charts, columns=3, label="Charts", height="auto",
-                                     elem_id="kb-charts", visible=bool(charts))
-                report_view = gr.Markdown(report_md, elem_id="kb-report")
-                with gr.Row():
-                    eval_password = gr.Textbox(label="Admin password", type="password",
-                                               visible=self.settings.uploads == "password", scale=2)
-                    run_eval = gr.Button("Run the dev-set evaluation", elem_id="kb-run-eval", scale=1)
-                run_eval.click(self.run_evaluation, [eval_password], [report_view, gallery],
-                               api_name=False)
-
+                self._evaluation_tab()
             demo.load(self.documents_table, None, table, api_name=False)
             gr.api(self.api_ask, api_name="ask")
         return demo
+
+    def _chat_tab(self) -> None:
+        s = self.settings
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(label="Conversation", height=480,
+                                     buttons=["copy"], feedback_options=("Like", "Dislike"),
+                                     elem_id="kb-chat")
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask a question…", show_label=False,
+                                     scale=5, elem_id="kb-question", max_length=s.max_question_chars)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-send")
+                with gr.Row():
+                    clear = gr.Button("Clear chat", size="sm", elem_id="kb-clear")
+                gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                model = model_label(s, self.assistant.chat)
+                why = (" (no local model on this Space and no API secret set: answers quote "
+                       "the best-supported source sentences)"
+                       if s.on_spaces and s.backend == "extractive" else "")
+                gr.Markdown(f"<small>Backend: **{s.backend}**{why} · model: **{model}** · "
+                            f"k = {s.k} · embeddings: {s.embedding}</small>",
+                            elem_id="kb-settings")
+            with gr.Column(scale=2, min_width=300):
+                sources = gr.HTML("<div class='kb-sources'><h3>Sources</h3><p>Sources appear "
+                                  "here as soon as they are found.</p></div>", elem_id="kb-sources")
+        last = gr.Textbox(visible=False)
+        submit = [box, chatbot]
+        send.click(self.chat, submit, [chatbot, sources, last], api_name=False).then(
+            lambda: "", None, box, api_name=False)
+        box.submit(self.chat, submit, [chatbot, sources, last], api_name=False).then(
+            lambda: "", None, box, api_name=False)
+        clear.click(lambda: ([], "", ""), None, [chatbot, sources, last], api_name=False)
+        chatbot.like(self.feedback, [last], None, api_name=False)
+
+    def _documents_tab(self) -> gr.Dataframe:
+        policy = self.settings.uploads
+        table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
+                             headers=["title", "source", "language", "date", "chunks"],
+                             label="Ingested documents")
+        with gr.Group(visible=policy != "off"):
+            password = gr.Textbox(label="Admin password", type="password",
+                                  visible=policy == "password")
+            files = gr.File(label="Add documents (.txt .md .pdf .html .docx)", file_count="multiple",
+                            file_types=[".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"],
+                            elem_id="kb-upload")
+            upload_btn = gr.Button("Ingest files", variant="primary", elem_id="kb-ingest")
+            results = gr.Dataframe(headers=["file", "result", "reason"], interactive=False,
+                                   label="Upload results", elem_id="kb-upload-results")
+            with gr.Row():
+                choice = gr.Dropdown(self._source_ids(), label="Remove a document")
+                remove_btn = gr.Button("Remove", variant="stop")
+        if policy == "off":
+            gr.Markdown("Uploads and removals are disabled on this deployment.")
+        else:
+            upload_btn.click(self.upload, [files, password], [results, table, choice],
+                             api_name=False)
+            remove_btn.click(self.remove, [choice, password], [table, choice], api_name=False)
+        return table
+
+    def _evaluation_tab(self) -> None:
+        report_md, charts = self.eval_view()
+        # charts first: below the long report the gallery's lazy images stay unloaded
+        # until scrolled to, and the tab looked like three empty frames
+        gallery = gr.Gallery(charts, columns=3, label="Charts", height="auto",
+                             elem_id="kb-charts", visible=bool(charts))
+        report_view = gr.Markdown(report_md, elem_id="kb-report")
+        with gr.Row():
+            eval_password = gr.Textbox(label="Admin password", type="password",
+                                       visible=self.settings.uploads == "password", scale=2)
+            run_eval = gr.Button("Run the dev-set evaluation", elem_id="kb-run-eval", scale=1)
+        run_eval.click(self.run_evaluation, [eval_password], [report_view, gallery],
+                       api_name=False)
 
 
 def build_app(settings: Settings | None = None, assistant: Assistant | None = None) -> gr.Blocks:

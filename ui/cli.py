@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log what happens (-v: steps, -vv: debug detail)")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    _add_corpus_commands(sub)
+    _add_answer_commands(sub)
+    return parser
+
+
+def _add_corpus_commands(sub) -> None:
+    """Commands on the document collection: ingest, sources, remove, search."""
     p = sub.add_parser("ingest", help="add files or folders (idempotent)")
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--replace", action="store_true",
@@ -61,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _common(p)
 
+
+
+def _add_answer_commands(sub) -> None:
+    """Commands that answer or judge answers: ask, serve, doctor, eval."""
     p = sub.add_parser("ask", help="answer a question with cited sources")
     p.add_argument("question")
     p.add_argument("--backend", choices=BACKENDS, default=None,
@@ -104,7 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "OPENAI_API_KEY)")
     p.add_argument("--judge-model", default=None, help="the judge's model name")
     _common(p)
-    return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
