@@ -14,19 +14,15 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
 from assistant import prompts
 from assistant.answer import Answer, Citation
+from assistant.backends import Backend, ChatBackend, ExtractiveBackend, History
 from assistant.citations import parse_claims, strip_markers, verify_citations
 from assistant.evidence import missing_key_terms
-from assistant.extractive import extract_answer
 from assistant.llm import describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
 from assistant.specifics import asks_for_number, numbers
@@ -34,7 +30,6 @@ from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_question_language
 
-History = Sequence[tuple[str, str]]  # (user message, assistant message) pairs
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _WORD = re.compile(r"\w+")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
@@ -101,40 +96,23 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None, knowledge_base=None, chat_model=None,
                  verify_embeddings=None) -> None:
+        """`chat_model` overrides the configured backend with any LangChain chat model;
+        `verify_embeddings` is the embedder that checks citations (USE by default)."""
         from vectorstore.knowledge_base import KnowledgeBase
 
         self.settings = settings or Settings.from_env()
         self.kb = knowledge_base or KnowledgeBase(store_config(self.settings))
-        self.chat = chat_model if chat_model is not None else make_chat_model(self.settings)
+        chat = chat_model if chat_model is not None else make_chat_model(self.settings)
+        self.backend: Backend = (ExtractiveBackend(self.kb) if chat is None
+                                 else ChatBackend(chat, self.excerpts))
         self._verify_embeddings = verify_embeddings
 
-    # --- building blocks (LCEL) --------------------------------------------------------------
+    @property
+    def chat(self):
+        """The chat model behind the backend, None for the extractive backend."""
+        return getattr(self.backend, "chat", None)
 
-    @cached_property
-    def answer_chain(self):
-        """System rules, worked examples (a small model follows an example far better than a
-        rule: translate quotes into the answer's language, write whole sentences, correct a false
-        premise from the sources), then the question."""
-        user = prompts.template("answer_user")
-        examples = []
-        for example in prompts.answer_examples():
-            examples += [
-                HumanMessage(user.format(sources=example["sources"], question=example["question"],
-                                         language_name=prompts.message(example["language"],
-                                                                       "language_name"))),
-                AIMessage(example["answer"]),
-            ]
-        prompt = ChatPromptTemplate.from_messages([
-            ("system", prompts.template("answer_system")), *examples, ("human", user)])
-        return prompt | self.chat | StrOutputParser()
-
-    @cached_property
-    def condense_chain(self):
-        return PromptTemplate.from_template(prompts.template("condense")) | self.chat | StrOutputParser()
-
-    @cached_property
-    def translate_chain(self):
-        return PromptTemplate.from_template(prompts.template("translate")) | self.chat | StrOutputParser()
+    # --- building blocks ---------------------------------------------------------------------
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors from the fast multilingual model, for verification and extraction."""
@@ -185,25 +163,18 @@ class Assistant:
     def standalone_question(self, question: str, history: History) -> str:
         if not history:
             return question
-        if self.chat is None:
-            # no model to rewrite with: let retrieval see the previous question as context
-            return f"{history[-1][0]} {question}"
-        rewritten = self.condense_chain.invoke(
-            {"history": _history_text(history), "question": question}).strip()
-        return rewritten.splitlines()[0].strip() if rewritten else question
+        return self.backend.condense(question, history, _history_text(history))
 
     def translations(self, question: str, language: str) -> list[str]:
         """The question in the other corpus languages, for retrieval (LLM backends only)."""
-        if self.chat is None or not self.settings.should_translate:
+        if not self.backend.calls_model or not self.settings.should_translate:
             return []
         corpus = {d.language for d in self.kb.documents()}
         out = []
         for target in sorted(corpus - {language}):
             if target not in prompts.LANGUAGES:
                 continue
-            text = self.translate_chain.invoke(
-                {"question": question, "target_name": prompts.message(target, "language_name")})
-            text = text.strip().splitlines()[0].strip() if text.strip() else ""
+            text = self.backend.translate(question, prompts.message(target, "language_name"))
             if text and text.lower() != question.lower():
                 out.append(text)
         return out
@@ -261,9 +232,6 @@ class Assistant:
         if not hits or missing_key_terms(standalone, hits):
             yield from self._abstain(answer, ms(), "key_terms" if hits else "no_sources")
             return
-        if self.chat is None:
-            yield from self._extractive(answer, standalone, ms)
-            return
         yield from self._generate(answer, standalone, ms)
 
     def _abstain(self, answer: Answer, now: float, reason: str) -> Iterator[StreamEvent]:
@@ -283,33 +251,12 @@ class Assistant:
         answer.timings["total_ms"] = now
         return answer
 
-    def _extractive(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
-        chosen = extract_answer(question, answer.retrieved, self.kb)
-        if not chosen:
-            yield from self._abstain(answer, ms(), "unsupported")
-            return
-        body = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
-        text = f"{prompts.message(answer.language, 'extractive_lead')} {body}"
-        answer.timings["first_token_ms"] = ms()
-        yield StreamEvent("token", text)
-        reason = self._finish(answer, text, ms())
-        if reason:
-            yield from self._abstain(answer, ms(), reason)
-            return
-        yield StreamEvent("answer", answer)
-
     def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
         not_found = prompts.NOT_FOUND
-        inputs = {
-            "sources": format_sources(answer.retrieved, self.excerpts(question, answer.retrieved)),
-            "question": question,
-            "language_name": prompts.message(answer.language, "language_name"),
-            "not_found": not_found,
-        }
         text, held = "", ""
-        answer.model_called = True
+        answer.model_called = self.backend.calls_model
         try:
-            for token in self.answer_chain.stream(inputs):
+            for token in self.backend.answer(question, answer.retrieved, answer.language):
                 if "first_token_ms" not in answer.timings:
                     answer.timings["first_token_ms"] = ms()
                 text += token
@@ -324,7 +271,7 @@ class Assistant:
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
         if _NOT_FOUND.search(text) or not text.strip():
-            yield from self._abstain(answer, ms(), "model")
+            yield from self._abstain(answer, ms(), "model" if self.backend.calls_model else "unsupported")
             return
         reason = self._finish(answer, text, ms())
         if reason:

@@ -123,7 +123,11 @@ def numbers(text: str) -> list[Specific]:
                               "number"))
     for i, match in enumerate(words):
         word = fold(match.group(0))
-        if word in _WORD_NUMBERS:
+        previous = words[i - 1].group(0) if i else ""
+        if word in _SCALES and not (previous[:1].isdigit() or fold(previous) in _WORD_NUMBERS):
+            # "le milliard d'utilisateurs", "millions of users": a quantity on its own
+            found.append(Specific(match.group(0), frozenset({_canon(_SCALES[word])}), "number"))
+        elif word in _WORD_NUMBERS:
             following = words[i + 1].group(0) if i + 1 < len(words) else ""
             found.append(Specific(match.group(0),
                                   frozenset(_scaled({str(_WORD_NUMBERS[word])}, following)), "number"))

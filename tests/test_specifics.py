@@ -26,6 +26,7 @@ from vectorstore.documents import Chunk, ScoredChunk
     ("Negen mensen stierven.", "Nine people died."),
     ("De Europese Unie wil regels.", "L'Union européenne veut des règles."),
     ("He said Altman was right.", "Sam Altman, de CEO, zei dat."),
+    ("ChatGPT nadert het miljard gebruikers.", "ChatGPT est proche du milliard d'utilisateurs."),
 ])
 def test_the_same_specifics_in_another_language_or_format_are_found(claim, passage):
     assert missing_specifics(claim, passage) == []

@@ -1,0 +1,124 @@
+"""Every way of answering behind one narrow interface, as `llm`'s models implement `execute()`.
+
+A `Backend` condenses a follow-up, optionally translates a question for retrieval, and writes
+the answer to a question from the retrieved chunks, yielding its text in pieces. The chain
+around it — retrieval, the evidence gate, citation checks, abstention — is the same for all, so
+a new backend touches only this module. `ChatBackend` wraps any LangChain chat model (the
+local worker, OpenAI, an OpenAI-compatible server, a fake in tests); `ExtractiveBackend`
+answers with the best-supported source sentences and needs no model at all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+
+from assistant import prompts
+from assistant.extractive import extract_answer
+from vectorstore.documents import ScoredChunk
+
+History = Sequence[tuple[str, str]]  # (user message, assistant message) pairs
+Excerpts = Callable[[str, Sequence[ScoredChunk]], list[str]]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+
+class Backend(ABC):
+    """How answers are written. `calls_model` says whether a language model is asked (its
+    latency and its "not found" verdict then mean something)."""
+
+    calls_model: bool = True
+
+    @abstractmethod
+    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
+        """The answer to `question` from `hits` (numbered [1]..), in pieces; the whole text may
+        be `prompts.NOT_FOUND` or empty when the sources do not answer."""
+
+    @abstractmethod
+    def condense(self, question: str, history: History, history_text: str) -> str:
+        """The follow-up `question` as a standalone question (history is never empty here)."""
+
+    def translate(self, question: str, target_name: str) -> str:
+        """The question in another language, for retrieval; "" when this backend cannot."""
+        return ""
+
+
+class ChatBackend(Backend):
+    """A LangChain chat model reading numbered excerpts: prompts are LCEL chains."""
+
+    def __init__(self, chat: BaseChatModel, excerpts: Excerpts) -> None:
+        if chat is None:
+            raise ValueError("chat must be a chat model")
+        self.chat = chat
+        self.excerpts = excerpts
+
+    @cached_property
+    def answer_chain(self):
+        """System rules, worked examples (a small model follows an example far better than a
+        rule: translate quotes into the answer's language, write whole sentences, correct a false
+        premise from the sources), then the question. The rules and examples never change, so a
+        local model keeps them in its cached prompt prefix."""
+        user = prompts.template("answer_user")
+        examples = []
+        for example in prompts.answer_examples():
+            examples += [
+                HumanMessage(user.format(sources=example["sources"], question=example["question"],
+                                         language_name=prompts.message(example["language"],
+                                                                       "language_name"))),
+                AIMessage(example["answer"]),
+            ]
+        prompt = ChatPromptTemplate.from_messages([
+            ("system", prompts.template("answer_system")), *examples, ("human", user)])
+        return prompt | self.chat | StrOutputParser()
+
+    @cached_property
+    def condense_chain(self):
+        return PromptTemplate.from_template(prompts.template("condense")) | self.chat | StrOutputParser()
+
+    @cached_property
+    def translate_chain(self):
+        return PromptTemplate.from_template(prompts.template("translate")) | self.chat | StrOutputParser()
+
+    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
+        from assistant.chain import format_sources
+
+        yield from self.answer_chain.stream({
+            "sources": format_sources(hits, self.excerpts(question, hits)),
+            "question": question,
+            "language_name": prompts.message(language, "language_name"),
+            "not_found": prompts.NOT_FOUND,
+        })
+
+    def condense(self, question: str, history: History, history_text: str) -> str:
+        rewritten = self.condense_chain.invoke({"history": history_text, "question": question})
+        return _first_line(rewritten) or question
+
+    def translate(self, question: str, target_name: str) -> str:
+        return _first_line(self.translate_chain.invoke({"question": question, "target_name": target_name}))
+
+
+class ExtractiveBackend(Backend):
+    """The best-supported source sentences, quoted and cited (`assistant.extractive`); no model."""
+
+    calls_model = False
+
+    def __init__(self, knowledge_base) -> None:
+        self.kb = knowledge_base
+
+    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
+        chosen = extract_answer(question, hits, self.kb)
+        if chosen:
+            body = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
+            yield f"{prompts.message(language, 'extractive_lead')} {body}"
+
+    def condense(self, question: str, history: History, history_text: str) -> str:
+        # no model to rewrite with: let retrieval see the previous question as context
+        return f"{history[-1][0]} {question}"
