@@ -1,8 +1,9 @@
 """The answering pipeline and the `Assistant` API used by the CLI, the UI and the evaluation.
 
 condense (follow-up → standalone question) → retrieve (hybrid, optionally with the question
-translated into the corpus languages) → evidence gate → prompt with numbered sources → generate
-→ verify citations → `Answer`. Each LLM step is an LCEL runnable (`prompt | model | parser`).
+translated into the corpus languages) → evidence gate → the backend writes the answer from
+numbered sources (`assistant.backends`: a chat model's LCEL chains, or extractive quotes) →
+verify citations → abstain or answer → `Answer`.
 `Assistant.stream` yields the sources as soon as retrieval is done, then answer tokens, then the
 verified `Answer`; `Assistant.ask` is the same pipeline, consumed.
 """

@@ -10,7 +10,7 @@ from gradio_client import Client
 
 from tests.conftest import REPO, start_app, stop
 
-DUTCH_ABOUT_FRENCH = "Hoeveel gebruikers gaat ChatGPT binnenkort overschrijden?"
+DUTCH_ABOUT_FRENCH = "Met wie had Sam Altman een verhitte woordenwisseling op sociale netwerken?"
 
 
 def test_ask_returns_answer_json(extractive_app):
@@ -71,6 +71,8 @@ def test_dutch_question_about_french_document_local_model(corpus_data_dir, tmp_p
         assert detect_question_language(result["answer"]) == "nl", result["answer"]
         assert result["citations"], result["answer"]
         assert all(c["chunk_id"] in result["context_chunk_ids"] for c in result["citations"])
+        assert "Musk" in result["answer"]
+        assert any(c["source"] == "001_be6fdfb56eccf482.txt" for c in result["citations"])
         abstain = client.predict("Wat kost een abonnement op ChatGPT Plus per maand?", "[]",
                                  api_name="/ask")
         assert abstain["abstained"] is True

@@ -21,7 +21,7 @@ from assistant.llama_build import candidate_builds
 from assistant.local_worker import LocalWorker
 from tests.conftest import start_app, stop
 
-ANSWERABLE = "Hoeveel gebruikers gaat ChatGPT binnenkort overschrijden?"
+ANSWERABLE = "Met wie had Sam Altman een verhitte woordenwisseling op sociale netwerken?"
 ANSWERABLE_FR = "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?"
 
 
