@@ -48,7 +48,7 @@ def test_bundled_corpus_titles_dates_languages():
     for doc in docs.values():
         assert doc.title and doc.title != doc.source_id and len(doc.title) <= 101
         assert doc.language in ("nl", "fr")
-        assert len(doc.content_hash) == 64
+        assert len(doc.doc_hash) == 64
 
 
 def test_markdown_front_matter():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from vectorstore.documents import Chunk, SourceDocument
 from vectorstore.tokens import count_tokens
@@ -162,7 +163,7 @@ def chunk_document(
     for position, (start, end) in enumerate(chunk_spans(doc.text, max_tokens, overlap_tokens)):
         chunks.append(
             Chunk(
-                chunk_id=make_chunk_id(doc.source_id, doc.content_hash, position),
+                chunk_id=make_chunk_id(doc.source_id, doc.doc_hash, position),
                 source_id=doc.source_id,
                 title=doc.title,
                 text=doc.text[start:end],
@@ -170,7 +171,7 @@ def chunk_document(
                 end=end,
                 position=position,
                 language=doc.language,
-                doc_hash=doc.content_hash,
+                doc_hash=doc.doc_hash,
                 date=doc.date,
             )
         )
@@ -183,7 +184,31 @@ def make_chunk_id(source_id: str, doc_hash: str, position: int) -> str:
     The document's content hash is part of the id, so a changed document's chunks never collide
     with the old version's — which lets an update add the new chunks before deleting the old.
     """
-    return f"{version_key(source_id, doc_hash)}-{position:05d}"
+    return str(ChunkId(version_key(source_id, doc_hash), position))
+
+
+class ChunkId(NamedTuple):
+    """`<version>-<position>`, and `<version>-<position>.s<n>` for a chunk's n-th sentence vector:
+    the one place that knows how ids are spelled."""
+
+    version: str
+    position: int
+    sentence: int | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.version}-{self.position:05d}"
+        return base if self.sentence is None else f"{base}.s{self.sentence}"
+
+    @property
+    def chunk(self) -> str:
+        """The id of the chunk itself (of a sentence vector's chunk)."""
+        return f"{self.version}-{self.position:05d}"
+
+    @classmethod
+    def parse(cls, text: str) -> ChunkId:
+        base, _, sentence = text.partition(".s")
+        version, _, position = base.partition("-")
+        return cls(version, int(position), int(sentence) if sentence else None)
 
 
 def version_key(source_id: str, doc_hash: str) -> str:

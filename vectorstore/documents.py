@@ -17,7 +17,7 @@ class SourceDocument:
     title: str
     text: str
     language: str
-    content_hash: str
+    doc_hash: str
     format: str
     date: str | None = None
     description: str | None = None

@@ -144,7 +144,7 @@ def ingest_paths(
 
 
 def _name_conflict(existing: DocumentRecord | None, doc: SourceDocument) -> str | None:
-    if existing is None or existing.doc_hash == doc.content_hash or not existing.path:
+    if existing is None or existing.doc_hash == doc.doc_hash or not existing.path:
         return None
     if doc.path and Path(existing.path).resolve() != Path(doc.path).resolve():
         return (f"a different document named {doc.source_id!r} is already ingested from "
@@ -171,7 +171,7 @@ class BatchWriter:
 
     def add(self, doc: SourceDocument, existing: DocumentRecord | None,
             chunking: ChunkingConfig) -> None:
-        if existing is not None and existing.doc_hash == doc.content_hash:
+        if existing is not None and existing.doc_hash == doc.doc_hash:
             self.report.skipped.append(doc.source_id)
             return
         chunks = chunk_document(doc, chunking.max_tokens, chunking.overlap_tokens)

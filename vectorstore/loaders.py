@@ -40,7 +40,7 @@ class RejectedFile(Exception):
         super().__init__(f"{Path(path).name}: {reason}")
 
 
-def content_hash(text: str) -> str:
+def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -91,7 +91,7 @@ def load_bytes(name: str, data: bytes, path: str | None = None) -> SourceDocumen
         title=title,
         text=text,
         language=detect_language(text),
-        content_hash=content_hash(text),
+        doc_hash=text_hash(text),
         format=suffix.lstrip("."),
         date=date,
         description=_as_text(meta.get("description")),

@@ -29,7 +29,7 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.chunking import version_key
+from vectorstore.chunking import ChunkId, version_key
 from vectorstore.documents import Chunk, SourceDocument
 from vectorstore.embeddings import embedding_name
 
@@ -170,7 +170,8 @@ class ChunkStore:
         for i in range(0, len(sentences), _WRITE_BATCH):
             batch = sentences[i : i + _WRITE_BATCH]
             self.sentences.upsert(
-                ids=[f"{c.chunk_id}.s{n}" for n, (_, c) in enumerate(batch, start=i)],
+                ids=[str(ChunkId.parse(c.chunk_id)._replace(sentence=n))
+                     for n, (_, c) in enumerate(batch, start=i)],
                 embeddings=sentence_vectors[i : i + _WRITE_BATCH],
                 documents=[text for text, _ in batch],
                 metadatas=[{"chunk_id": c.chunk_id, "source_id": c.source_id,
@@ -193,7 +194,7 @@ class ChunkStore:
         metas = []
         for doc, n_chunks in docs:
             meta = {
-                "title": doc.title, "language": doc.language, "doc_hash": doc.content_hash,
+                "title": doc.title, "language": doc.language, "doc_hash": doc.doc_hash,
                 "chunks": n_chunks, "format": doc.format, "ingested_at": time.time(),
                 "date": doc.date, "description": doc.description, "path": doc.path,
             }
@@ -207,7 +208,7 @@ class ChunkStore:
         for i in range(0, len(docs), _WRITE_BATCH):
             part = [doc for doc, _ in docs[i : i + _WRITE_BATCH]]
             stale = {"$and": [{"source_id": {"$in": [d.source_id for d in part]}},
-                              {"doc_hash": {"$nin": [d.content_hash for d in part]}}]}
+                              {"doc_hash": {"$nin": [d.doc_hash for d in part]}}]}
             self.chunks.delete(where=stale)
             self.sentences.delete(where=stale)
 
@@ -282,9 +283,9 @@ class ChunkStore:
             published = versions() if callable(versions) else versions
             best: dict[str, float] = {}
             for rid, dist in zip(ids, distances, strict=True):
-                chunk_id = rid.split(".s", 1)[0]
-                if chunk_id.split("-", 1)[0] in published:
-                    best.setdefault(chunk_id, 1.0 - float(dist))  # results come best first
+                parsed = ChunkId.parse(rid)
+                if parsed.version in published:
+                    best.setdefault(parsed.chunk, 1.0 - float(dist))  # results come best first
             # unpublished leftovers or sibling sentences took slots: widen until n are found
             if len(best) >= n or len(ids) < fetch:
                 return dict(list(best.items())[:n])
