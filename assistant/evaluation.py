@@ -47,6 +47,8 @@ def result_record(question: Question, answer) -> dict[str, Any]:
         "removed_citations": data["removed_citations"],
         "added_citations": data["added_citations"],
         "abstained": data["abstained"],
+        "abstain_reason": data["abstain_reason"],
+        "model_called": data["model_called"],
         "language": data["language"],
         "timings": data["timings"],
         "error": data["error"],

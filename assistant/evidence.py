@@ -17,6 +17,10 @@ from vectorstore.documents import ScoredChunk
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]*[A-Za-z]\w*|\b[A-Z]{2,}\w*\b")
 _NUMBER = re.compile(r"\b\d{2,}(?:[.,]\d+)?\b")
 _FUNCTION_NAMES = {"i", "i'm", "ai", "ia", "ki"}
+# Words that name a language describe the *source* ("the French article", "het Franse stuk"),
+# not a fact the answer needs; English capitalises them, so they looked like names.
+_LANGUAGE_WORDS = {"english", "dutch", "french", "flemish", "engels", "engelse", "nederlands",
+                   "nederlandse", "frans", "franse", "anglais", "neerlandais", "francais"}
 
 
 def _fold(text: str) -> str:
@@ -26,11 +30,23 @@ def _fold(text: str) -> str:
 
 
 def key_terms(question: str) -> list[str]:
-    """Names, acronyms and numbers in the question (its first word excluded)."""
+    """Names, acronyms and numbers in the question (its first word excluded).
+
+    A compound led by the acronym for AI ("AI-model", "KI-partner") is a generic noun, not a
+    name an answer must repeat: it counts only by its other capitalised parts.
+    """
     words = question.strip()
-    names = [m.group(0) for m in _NAME.finditer(words) if m.start() > 0]
-    terms = [t for t in names if _fold(t).lower() not in _FUNCTION_NAMES] + _NUMBER.findall(words)
-    return list(dict.fromkeys(terms))
+    names = []
+    for match in _NAME.finditer(words):
+        if match.start() == 0:
+            continue
+        head, _, rest = match.group(0).partition("-")
+        if rest and _fold(head).lower() in _FUNCTION_NAMES:
+            names += [p for p in rest.split("-") if p[:1].isupper()]
+        else:
+            names.append(match.group(0))
+    terms = [t for t in names if _fold(t).lower() not in _FUNCTION_NAMES | _LANGUAGE_WORDS]
+    return list(dict.fromkeys(terms + _NUMBER.findall(words)))
 
 
 def missing_key_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:

@@ -236,3 +236,18 @@ def test_which_questions_ask_for_a_number(question, expected):
     from assistant.specifics import asks_for_number
 
     assert asks_for_number(question) is expected
+
+
+@pytest.mark.parametrize(("question", "terms"), [
+    ("Which worries does the French article list before Altman's reply?", ["Altman"]),
+    ("Wat schrijft het Nederlandse stuk over Musk?", ["Musk"]),
+    ("Voor wie zijn apps met een virtuele KI-partner verslavend?", []),
+    ("Welk ander AI-model noemt het stuk naast ChatGPT?", ["ChatGPT"]),
+    ("Wie is de CEO van Anthropic in 2025?", ["CEO", "Anthropic", "2025"]),
+])
+def test_key_terms_are_names_and_numbers_not_language_words_or_ai_compounds(question, terms):
+    """Words that describe the source ("the French article") or a generic AI compound are not
+    what an answer must contain; names and numbers are."""
+    from assistant.evidence import key_terms
+
+    assert key_terms(question) == terms
