@@ -103,3 +103,20 @@ def test_body_that_is_not_json_is_400(api):
         urllib.request.urlopen(request, timeout=30)
     assert failed.value.code == 400
     assert "not valid JSON" in json.loads(failed.value.read())["error"]["message"]
+
+
+def test_request_log_leaves_the_question_out_unless_asked(caplog, tmp_path):
+    import logging
+
+    from assistant.answer import Answer
+    from assistant.settings import Settings
+    from ui.request_log import log_answer
+
+    answer = Answer(question="Wie is mijn huisarts, Dr. Jansen?", text="…", language="nl",
+                    backend="extractive")
+    with caplog.at_level(logging.INFO, logger="kenbron.requests"):
+        log_answer("/ask", answer, Settings.from_env(data_dir=str(tmp_path)))
+        assert "/ask: language=nl backend=extractive" in caplog.text
+        assert "Jansen" not in caplog.text
+        log_answer("/ask", answer, Settings.from_env(data_dir=str(tmp_path), log_questions=True))
+        assert "Jansen" in caplog.text

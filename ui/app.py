@@ -29,16 +29,9 @@ from assistant.chain import Assistant, QuestionError  # noqa: E402
 from assistant.llm import model_label  # noqa: E402
 from assistant.settings import BUNDLED_CORPUS, REPO_ROOT, Settings  # noqa: E402
 from ui.render import answer_markdown, sources_html  # noqa: E402
+from ui.request_log import log_answer  # noqa: E402
 
 log = logging.getLogger(__name__)
-
-
-def log_answer(surface: str, answer, settings: Settings) -> None:
-    """One line per request: what happened, never the question unless KENBRON_LOG_QUESTIONS."""
-    asked = f" question={answer.question!r}" if settings.log_questions else ""
-    log.info("%s: language=%s backend=%s abstained=%s reason=%s citations=%d error=%s total_ms=%s%s",
-             surface, answer.language, answer.backend, answer.abstained, answer.abstain_reason,
-             len(answer.citations), bool(answer.error), answer.timings.get("total_ms"), asked)
 
 EXAMPLES = [
     "How many deaths did the article that Musk shared link to ChatGPT?",

@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from assistant.answer import Answer
 from assistant.chain import Assistant, QuestionError
 from assistant.settings import Settings
+from ui.request_log import log_answer
 
 MODEL_ID = "kenbron"
 
@@ -131,8 +132,6 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
             answer = await run_in_threadpool(assistant.ask, question, history)
         except (RequestError, QuestionError) as exc:
             return _error(400, str(exc), "invalid_request_error")
-        from ui.app import log_answer
-
         log_answer("/v1/chat/completions", answer, settings)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if stream:
