@@ -10,6 +10,7 @@ answers with the best-supported source sentences and needs no model at all.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
@@ -25,6 +26,25 @@ from vectorstore.documents import ScoredChunk
 
 History = Sequence[tuple[str, str]]  # (user message, assistant message) pairs
 Excerpts = Callable[[str, Sequence[ScoredChunk]], list[str]]
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
+_MD_ANCHOR = re.compile(r"\s*\{#[^}\s]*\}")
+
+
+def prompt_text(text: str) -> str:
+    """Document text as the model reads it: Markdown link targets, images and heading anchors
+    cost prompt tokens (a URL is 20 or more) and say nothing, so only the link text stays; brackets
+    around numbers are neutralised so a document cannot plant fake citation markers."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_ANCHOR.sub("", text)
+    text = re.sub(r"\[(\d+)\]", r"(\1)", text)
+    return " ".join(text.split())
+
+
+def format_sources(hits: Sequence[ScoredChunk], bodies: Sequence[str] | None = None) -> str:
+    """Numbered sources for the prompt; a hit whose body is empty keeps its number but is not
+    shown (citation numbers always index `hits`)."""
+    return "\n\n".join(f"[{n}] {prompt_text(bodies[n - 1] if bodies else hit.chunk.text)}"
+                         for n, hit in enumerate(hits, start=1) if not bodies or bodies[n - 1])
 
 
 def _first_line(text: str) -> str:
@@ -88,8 +108,6 @@ class ChatBackend(Backend):
         return PromptTemplate.from_template(prompts.template("translate")) | self.chat | StrOutputParser()
 
     def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
-        from assistant.chain import format_sources
-
         yield from self.answer_chain.stream({
             "sources": format_sources(hits, self.excerpts(question, hits)),
             "question": question,

@@ -32,9 +32,6 @@ from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_question_language
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_WORD = re.compile(r"\w+")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
-_MD_ANCHOR = re.compile(r"\s*\{#[^}\s]*\}")
 # the model's "not in the sources" signal, also as a small model mangles it ("niet_found")
 _NOT_FOUND = re.compile(rf"{prompts.NOT_FOUND}|\b\w+_found\b", re.IGNORECASE)
 
@@ -64,23 +61,6 @@ def clean_question(question: str, limit: int) -> str:
     if len(text) > limit:
         raise QuestionError(f"the question is {len(text)} characters long; the limit is {limit}")
     return text
-
-
-def prompt_text(text: str) -> str:
-    """Document text as the model reads it: Markdown link targets, images and heading anchors
-    cost prompt tokens (a URL is 20 or more) and say nothing, so only the link text stays; brackets
-    around numbers are neutralised so a document cannot plant fake citation markers."""
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_ANCHOR.sub("", text)
-    text = re.sub(r"\[(\d+)\]", r"(\1)", text)
-    return " ".join(text.split())
-
-
-def format_sources(hits: Sequence[ScoredChunk], bodies: Sequence[str] | None = None) -> str:
-    """Numbered sources for the prompt; a hit whose body is empty keeps its number but is not
-    shown (citation numbers always index `hits`)."""
-    return "\n\n".join(f"[{n}] {prompt_text(bodies[n - 1] if bodies else hit.chunk.text)}"
-                         for n, hit in enumerate(hits, start=1) if not bodies or bodies[n - 1])
 
 
 def _history_text(history: History, turns: int = 3) -> str:
@@ -116,7 +96,7 @@ class Assistant:
     # --- building blocks ---------------------------------------------------------------------
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors from the fast multilingual model, for verification and extraction."""
+        """Unit vectors from the fast multilingual model, for citation verification."""
         if self._verify_embeddings is None:
             from vectorstore.embeddings import make_embeddings
 

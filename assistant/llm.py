@@ -75,10 +75,11 @@ class LocalChat(BaseChatModel):
     def _client(self) -> BaseChatModel:
         from assistant.model_install import ModelError, verify_model
 
-        try:
-            verify_model(Path(self.model_path))
-        except ModelError as exc:
-            raise LLMError(str(exc)) from exc
+        if self.worker.pid is None:  # checked before a worker is started, not on every request
+            try:
+                verify_model(Path(self.model_path))
+            except ModelError as exc:
+                raise LLMError(str(exc)) from exc
         return _worker_client(self.worker.url(), self.timeout_s, self.max_tokens)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,

@@ -6,7 +6,8 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant.chain import Assistant, QuestionError, format_sources
+from assistant.backends import format_sources
+from assistant.chain import Assistant, QuestionError
 from assistant.citations import parse_claims
 from assistant.settings import Settings
 from vectorstore.ingest import ChunkingConfig
@@ -167,7 +168,7 @@ def test_model_reads_the_sentences_closest_to_the_question_with_the_next_one(kb,
 
 
 def test_prompt_text_drops_link_targets_and_anchors():
-    from assistant.chain import prompt_text
+    from assistant.backends import prompt_text
 
     text = ("### Wapens {#weapons} Lanius bouwt [drones](https://example.org/v?id=1) ![kaart](k.png) "
             "[meer](/risks_(x)) [2].")
@@ -181,7 +182,6 @@ def test_injected_instructions_and_markers_are_neutralised(kb, use_embeddings):
     prompt = model.seen[0][-1].content
     shown = [b for b in a.excerpts(answer.standalone_question, answer.retrieved) if b]
     assert prompt.count("[") == len(shown)  # only the source numbers are bracketed
-    from assistant.chain import format_sources
 
     defused = format_sources([h for h in answer.retrieved if h.chunk.source_id == "injectie.txt"])
     assert "[1][2][3]" not in defused and "(1)(2)(3)" in defused  # fake markers defused
@@ -239,10 +239,10 @@ def test_which_questions_ask_for_a_number(question, expected):
 
 
 @pytest.mark.parametrize(("question", "terms"), [
-    ("Which worries does the French article list before Altman's reply?", ["Altman"]),
-    ("Wat schrijft het Nederlandse stuk over Musk?", ["Musk"]),
-    ("Voor wie zijn apps met een virtuele KI-partner verslavend?", []),
-    ("Welk ander AI-model noemt het stuk naast ChatGPT?", ["ChatGPT"]),
+    ("What does the French report say about Mistral's funding?", ["Mistral"]),
+    ("Wat schrijft het Nederlandse stuk over Brussel?", ["Brussel"]),
+    ("Hoe helpt een KI-assistent artsen?", []),
+    ("Welk AI-systeem bouwt Aleph Alpha?", ["Aleph", "Alpha"]),
     ("Wie is de CEO van Anthropic in 2025?", ["CEO", "Anthropic", "2025"]),
 ])
 def test_key_terms_are_names_and_numbers_not_language_words_or_ai_compounds(question, terms):

@@ -22,11 +22,11 @@ from vectorstore.documents import Chunk, ScoredChunk
     ("ChatGPT heeft 800 miljoen gebruikers.", "ChatGPT compte 800 millions d'utilisateurs."),
     ("ChatGPT has 1.5 billion users.", "ChatGPT a 1,5 milliard d'utilisateurs."),
     ("It costs 10,000 euros.", "Het kost 10.000 euro."),
-    ("96% of it is sexual.", "96 procent van alle inhoud is seksueel."),
-    ("Negen mensen stierven.", "Nine people died."),
+    ("42% of it is old.", "42 procent ervan is oud."),
+    ("Zeven mensen vertrokken.", "Seven people left."),
     ("De Europese Unie wil regels.", "L'Union européenne veut des règles."),
     ("He said Altman was right.", "Sam Altman, de CEO, zei dat."),
-    ("ChatGPT nadert het miljard gebruikers.", "ChatGPT est proche du milliard d'utilisateurs."),
+    ("Het bedrijf nadert het miljard klanten.", "L'entreprise approche du milliard de clients."),
 ])
 def test_the_same_specifics_in_another_language_or_format_are_found(claim, passage):
     assert missing_specifics(claim, passage) == []
@@ -36,7 +36,7 @@ def test_the_same_specifics_in_another_language_or_format_are_found(claim, passa
     ("Het ging om 7 miljard dollar.", "Le montant était de neuf milliards de dollars.", "7"),
     ("On 2025-10-09 it launched.", "Op 8 oktober 2025 lanceerde OpenAI de app.", "09"),
     ("The podcast was hosted by Fridman.", "Een a16z-podcast met Sam Altman.", "Fridman"),
-    ("Acht mensen stierven.", "Nine people died.", "Acht"),
+    ("Acht mensen vertrokken.", "Seven people left.", "Acht"),
 ])
 def test_a_specific_the_passage_lacks_is_reported(claim, passage, missing):
     assert missing in missing_specifics(claim, passage)

@@ -81,7 +81,8 @@ def _add_answer_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     _common(p)
 
-    p = sub.add_parser("serve", help="start the Gradio app (http://127.0.0.1:7860)")
+    p = sub.add_parser("serve", help="start the Gradio app and the OpenAI-compatible /v1 API "
+                                    "(http://127.0.0.1:7860)")
     p.add_argument("--host", default=None, help="env GRADIO_SERVER_NAME (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="env GRADIO_SERVER_PORT (default 7860)")
     p.add_argument("--backend", choices=BACKENDS, default=None)
