@@ -17,13 +17,26 @@ class Citation:
     """
 
     n: int
-    source: str
+    source_id: str
     title: str
     chunk_id: str
     quote: str
     start: int
     end: int
     support: float  # similarity of the claim to the quoted passage, 0..1
+
+    def to_dict(self) -> dict[str, Any]:
+        """As in every JSON Kenbron writes, the document is `source`."""
+        data = asdict(self)
+        data["source"] = data.pop("source_id")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(n=data["n"], source_id=data["source"], title=data.get("title", ""),
+                   chunk_id=data["chunk_id"], quote=data.get("quote", ""),
+                   start=data.get("start", 0), end=data.get("end", 0),
+                   support=data.get("support", 0.0))
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,10 @@ class CitationChange:
     sentence: str
     reason: str
     support: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """`support` only when there was one (a marker naming no given source has none)."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k != "support"}
 
 
 @dataclass
@@ -72,9 +89,9 @@ class Answer:
             "answer": self.text,
             "language": self.language,
             "abstained": self.abstained,
-            "citations": [asdict(c) for c in self.citations],
-            "removed_citations": [_change(c) for c in self.removed_citations],
-            "added_citations": [_change(c) for c in self.added_citations],
+            "citations": [c.to_dict() for c in self.citations],
+            "removed_citations": [c.to_dict() for c in self.removed_citations],
+            "added_citations": [c.to_dict() for c in self.added_citations],
             "retrieved": [hit.to_dict() for hit in self.retrieved],
             "context_chunk_ids": self.context_chunk_ids,
             "timings": self.timings,
@@ -85,7 +102,3 @@ class Answer:
             "model_called": self.model_called,
         }
 
-
-def _change(change: CitationChange) -> dict[str, Any]:
-    """As before the type existed: `support` only when there was one."""
-    return {k: v for k, v in asdict(change).items() if v is not None or k != "support"}

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from assistant.metrics import TIMINGS, timings_of
+from assistant.records import EvalRecord
+
 CHART_METRICS = ("hit@1", "hit@k", "mrr", "answer_accuracy", "citation_precision",
                  "abstention_unanswerable", "wrong_abstention")
 
 
-def write_charts(report: dict, records: Sequence[dict], out_dir: Path) -> list[Path]:
+def write_charts(report: dict, records: Sequence[EvalRecord], out_dir: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,12 +39,8 @@ def write_charts(report: dict, records: Sequence[dict], out_dir: Path) -> list[P
         written.append(out_dir / name)
 
     fig, ax = plt.subplots(figsize=(8, 4), dpi=110)
-    series = {
-        label: [r["timings"][key] / 1000 for r in records
-                if r.get("timings", {}).get(key) is not None]
-        for label, key in (("retrieval", "retrieval_ms"), ("first token", "first_token_ms"),
-                           ("total", "total_ms"))
-    }
+    series = {name.replace("_", " "): [ms / 1000 for ms in timings_of(records, key)]
+              for name, key in TIMINGS.items()}
     series = {k: v for k, v in series.items() if v}
     if series:
         ax.boxplot(list(series.values()), tick_labels=list(series.keys()))

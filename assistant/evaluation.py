@@ -17,56 +17,24 @@ from typing import Any
 
 from assistant.metrics import hit_rank, satisfies_must_include
 from assistant.questions import Question
+from assistant.records import EvalRecord
 
 HEADLINE = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "citation_precision",
             "citation_recall", "abstention_unanswerable", "wrong_abstention", "answer_language_ok")
 
 
-def result_record(question: Question, answer) -> dict[str, Any]:
-    """One line of results.jsonl: the question's fields plus what the assistant did."""
-    data = answer.to_dict()
-    return {
-        "id": question.id,
-        "question": question.question,
-        "question_language": question.language,
-        "category": question.category,
-        "split": question.split,
-        "answerable": question.answerable,
-        "sources": question.sources,
-        "evidence": question.evidence,
-        "must_include": question.must_include,
-        "reference_answer": question.reference_answer,
-        "retrieved": [{"rank": h["rank"], "source": h["source"], "chunk_id": h["chunk_id"],
-                       "text": h["text"], "score": h["score"]} for h in data["retrieved"]],
-        "context_chunk_ids": data["context_chunk_ids"],
-        "answer": data["answer"],
-        "citations": [{"n": c["n"], "source": c["source"], "chunk_id": c["chunk_id"],
-                       "quote": c["quote"], "start": c["start"], "end": c["end"],
-                       "support": c["support"]}
-                      for c in data["citations"]],
-        "removed_citations": data["removed_citations"],
-        "added_citations": data["added_citations"],
-        "abstained": data["abstained"],
-        "abstain_reason": data["abstain_reason"],
-        "model_called": data["model_called"],
-        "language": data["language"],
-        "timings": data["timings"],
-        "error": data["error"],
-    }
-
-
 def run_questions(assistant, questions: Sequence[Question], k: int,
-                  progress: Callable[[int, int], None] | None = None) -> list[dict]:
+                  progress: Callable[[int, int], None] | None = None) -> list[EvalRecord]:
     records = []
     for i, question in enumerate(questions):
-        records.append(result_record(question, assistant.ask(question.question, k=k)))
+        records.append(EvalRecord.of(question, assistant.ask(question.question, k=k)))
         if progress:
             progress(i + 1, len(questions))
     return records
 
 
 def evaluate(assistant, questions: Sequence[Question], out_dir: Path | None = None,
-             progress: Callable[[int, int], None] | None = None) -> tuple[list[dict], dict[str, Any]]:
+             progress: Callable[[int, int], None] | None = None) -> tuple[list[EvalRecord], dict[str, Any]]:
     """Run a question set through `assistant`: (result records, report); written to `out_dir`
     (results.jsonl, report.json, report.md, charts) when given. The CLI and the app both use it."""
     from assistant import __version__
@@ -109,7 +77,7 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def markdown_report(report: dict, records: Sequence[dict], comparison: dict | None = None) -> str:
+def markdown_report(report: dict, records: Sequence[EvalRecord], comparison: dict | None = None) -> str:
     k = report["overall"]["k"]
     lines = ["# Kenbron evaluation report", "", "## Configuration", ""]
     lines += [f"- **{key}**: {value}" for key, value in report["config"].items()]
@@ -157,40 +125,41 @@ def markdown_report(report: dict, records: Sequence[dict], comparison: dict | No
     if not failures:
         lines.append("None.")
     for r in failures:
-        lines += [f"### {r['id']} ({r['category']}, {r['question_language']}): {r['question']}", ""]
+        lines += [f"### {r.asked.id} ({r.asked.category}, {r.asked.language}): {r.asked.question}", ""]
         lines += [f"- problem: {p}" for p in _problems(r, k)]
-        lines.append(f"- expected: {r['reference_answer'] or '(abstain)'}; sources "
-                     f"{', '.join(r['sources']) or '-'}")
+        lines.append(f"- expected: {r.asked.reference_answer or '(abstain)'}; sources "
+                     f"{', '.join(r.asked.sources) or '-'}")
         lines.append("- retrieved: " + "; ".join(
-            f"{c['rank']}. {c['source']} ({c['chunk_id']})" for c in r["retrieved"][:k]))
-        lines.append(f"- answered: {' '.join((r['answer'] or '').split())}")
+            f"{c.rank}. {c.source_id} ({c.chunk_id})" for c in r.retrieved[:k]))
+        lines.append(f"- answered: {' '.join((r.answer or '').split())}")
         lines.append("")
     return "\n".join(lines) + "\n"
 
 
-def _problems(record: dict, k: int) -> list[str]:
+def _problems(record: EvalRecord, k: int) -> list[str]:
     problems = []
-    if record.get("error"):
-        problems.append(f"error: {record['error']}")
-    if record["answerable"]:
-        if record.get("evidence") and hit_rank(record, k) is None:
+    if record.error:
+        problems.append(f"error: {record.error}")
+    if record.asked.answerable:
+        if record.asked.evidence and hit_rank(record, k) is None:
             problems.append(f"no evidence-bearing chunk in the top {k}")
-        if record.get("abstained"):
+        if record.abstained:
             problems.append("abstained on an answerable question")
-        elif record.get("must_include") and not satisfies_must_include(record.get("answer") or "",
-                                                                        record["must_include"]):
+        elif record.asked.must_include and not satisfies_must_include(record.answer or "",
+                                                                 record.asked.must_include):
             problems.append("answer lacks a required element: " + " / ".join(
-                "|".join(g) for g in record["must_include"]))
-    elif not record.get("abstained"):
+                "|".join(g) for g in record.asked.must_include))
+    elif not record.abstained:
         problems.append("answered an unanswerable question instead of abstaining")
     return problems
 
 
-def write_outputs(out_dir: Path, records: Sequence[dict], report: dict,
+def write_outputs(out_dir: Path, records: Sequence[EvalRecord], report: dict,
                   comparison: dict | None = None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     contents = {
-        "results.jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+        "results.jsonl": "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n"
+                                 for r in records),
         "report.json": json.dumps({**report, **({"comparison": comparison} if comparison else {})},
                                   ensure_ascii=False, indent=2) + "\n",
         "report.md": markdown_report(report, records, comparison),
@@ -212,17 +181,12 @@ def _atomic_write(path: Path, data: bytes) -> Path:
     return path
 
 
-def ragas_samples(records: Sequence[dict]) -> list[dict]:
+def ragas_samples(records: Sequence[EvalRecord]) -> list[dict]:
     """RAGAS single-turn samples (user_input, retrieved_contexts, response, reference, ...)."""
-    samples = []
-    for r in records:
-        samples.append({
-            "user_input": r["question"],
-            "retrieved_contexts": [c["text"] for c in r["retrieved"]],
-            "response": r["answer"] or "",
-            "reference": r["reference_answer"] or "",
-            "reference_contexts": list(r["evidence"]),
-        })
-    return samples
+    return [{"user_input": r.asked.question,
+             "retrieved_contexts": [c.text for c in r.retrieved],
+             "response": r.answer or "",
+             "reference": r.asked.reference_answer or "",
+             "reference_contexts": list(r.asked.evidence)} for r in records]
 
 

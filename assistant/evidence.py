@@ -8,9 +8,9 @@ retrieved text; names are language-independent, so it works across languages.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
+from assistant.specifics import fold, strip_accents
 from vectorstore.documents import ScoredChunk
 
 # capitalised words not at the start of the question, acronyms, numbers with 2+ digits
@@ -21,12 +21,6 @@ _FUNCTION_NAMES = {"i", "i'm", "ai", "ia", "ki"}
 # not a fact the answer needs; English capitalises them, so they looked like names.
 _LANGUAGE_WORDS = {"english", "dutch", "french", "flemish", "engels", "engelse", "nederlands",
                    "nederlandse", "frans", "franse", "anglais", "neerlandais", "francais"}
-
-
-def _fold(text: str) -> str:
-    """Accents removed, case kept: names are matched as names ("Plus" is not "plus")."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def key_terms(question: str) -> list[str]:
@@ -41,20 +35,21 @@ def key_terms(question: str) -> list[str]:
         if match.start() == 0:
             continue
         head, _, rest = match.group(0).partition("-")
-        if rest and _fold(head).lower() in _FUNCTION_NAMES:
+        if rest and fold(head) in _FUNCTION_NAMES:
             names += [p for p in rest.split("-") if p[:1].isupper()]
         else:
             names.append(match.group(0))
-    terms = [t for t in names if _fold(t).lower() not in _FUNCTION_NAMES | _LANGUAGE_WORDS]
+    terms = [t for t in names if fold(t) not in _FUNCTION_NAMES | _LANGUAGE_WORDS]
     return list(dict.fromkeys(terms + _NUMBER.findall(words)))
 
 
 def missing_key_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:
     """Key terms of the question that none of the retrieved chunks contains."""
-    haystack = _fold(" ".join(h.chunk.text for h in hits))
+    # accents removed, case kept: names are matched as names ("Plus" is not "plus")
+    haystack = strip_accents(" ".join(h.chunk.text for h in hits))
     missing = []
     for term in key_terms(question):
-        folded = _fold(term)
+        folded = strip_accents(term)
         if folded[0].isdigit():
             # a number must occur as a number, not inside an ISO date line (document metadata)
             if not re.search(rf"(?<![\d-]){re.escape(folded)}(?![\d-])", haystack):
@@ -68,3 +63,4 @@ def missing_key_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:
         if folded not in haystack and (len(stem) < 3 or stem not in haystack):
             missing.append(term)
     return missing
+

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from langchain_core.messages import HumanMessage
 
 from assistant.citations import strip_markers
 from assistant.metrics import percentile
+from assistant.records import EvalRecord
 
 DEFINITIONS = {
     "faithfulness": "statements of the answer that the judge finds supported by the retrieved "
@@ -69,12 +71,12 @@ class Judge:
     def _ask(self, prompt: str) -> str:
         return str(self.chat.invoke([HumanMessage(content=prompt)]).content)
 
-    def score(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        """Judge one results.jsonl record; None when there is nothing to judge."""
-        if record.get("abstained") or record.get("error") or not record.get("answer"):
+    def score(self, record: EvalRecord) -> dict[str, Any] | None:
+        """Judge one evaluated answer; None when there is nothing to judge."""
+        if record.abstained or record.error or not record.answer:
             return None
-        answer = strip_markers(record["answer"])
-        context = "\n\n".join(c["text"] for c in record["retrieved"])[: self.context_chars]
+        answer = strip_markers(record.answer)
+        context = "\n\n".join(c.text for c in record.retrieved)[: self.context_chars]
         out: dict[str, Any] = {"faithfulness": None, "answer_relevance": None}
         try:
             verdicts = parse_verdicts(self._ask(FAITHFULNESS_PROMPT.format(context=context,
@@ -85,27 +87,29 @@ class Judge:
             questions = parse_questions(self._ask(QUESTIONS_PROMPT.format(n=self.n_questions,
                                                                           answer=answer)))
             if questions:
-                vectors = self.embed([record["question"], *questions[: self.n_questions]])
+                vectors = self.embed([record.asked.question, *questions[: self.n_questions]])
                 out["answer_relevance"] = round(float(np.mean(vectors[1:] @ vectors[0])), 4)
         except Exception as exc:  # one failing judgement is reported, not fatal to the run
             out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
         return out
 
 
-def judge_records(judge: Judge, records: Sequence[dict],
-                  progress: Callable[[int, int], None] | None = None) -> None:
-    """Add a `judge` entry to every record (None for abstentions and errors)."""
+def judge_records(judge: Judge, records: Sequence[EvalRecord],
+                  progress: Callable[[int, int], None] | None = None) -> list[EvalRecord]:
+    """The records with their `judge` scores (None for abstentions and errors)."""
+    judged = []
     for i, record in enumerate(records):
-        record["judge"] = judge.score(record)
+        judged.append(replace(record, judge=judge.score(record)))
         if progress:
             progress(i + 1, len(records))
+    return judged
 
 
-def judge_report(records: Sequence[dict], label: str) -> dict[str, Any]:
+def judge_report(records: Sequence[EvalRecord], label: str) -> dict[str, Any]:
     """The `judge` section of report.json: overall and per language, with definitions."""
 
-    def summary(rows: Sequence[dict]) -> dict[str, Any]:
-        judged = [r["judge"] for r in rows if r.get("judge")]
+    def summary(rows: Sequence[EvalRecord]) -> dict[str, Any]:
+        judged = [r.judge for r in rows if r.judge]
         out: dict[str, Any] = {"judged": len(judged)}
         for metric in DEFINITIONS:
             values = [j[metric] for j in judged if j.get(metric) is not None]
@@ -113,11 +117,11 @@ def judge_report(records: Sequence[dict], label: str) -> dict[str, Any]:
             out[f"{metric}_p50"] = percentile(values, 50) if values else None
         return out
 
-    languages = sorted({r["question_language"] for r in records})
+    languages = sorted({r.asked.language for r in records})
     return {
         "model": label,
         "overall": summary(records),
-        "by_language": {lang: summary([r for r in records if r["question_language"] == lang])
+        "by_language": {lang: summary([r for r in records if r.asked.language == lang])
                         for lang in languages},
         "definitions": DEFINITIONS,
     }

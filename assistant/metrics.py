@@ -8,10 +8,12 @@ not apply to a slice is ``None`` (JSON ``null``), never 0.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from assistant.citations import MARKER
+from assistant.questions import Question
+from assistant.records import EvalRecord, RetrievedChunk
 from vectorstore.language import detect_language
 
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
@@ -47,23 +49,23 @@ def normalise(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
-def _top(record: dict, k: int) -> list[dict]:
-    return record.get("retrieved", [])[:k]
+def _top(record: EvalRecord, k: int) -> list[RetrievedChunk]:
+    return record.retrieved[:k]
 
 
-def hit_rank(record: dict, k: int) -> int | None:
+def hit_rank(record: EvalRecord, k: int) -> int | None:
     """1-based rank of the first retrieved chunk containing an evidence string, within k."""
-    evidence = [normalise(e) for e in record.get("evidence", []) if e.strip()]
+    evidence = [normalise(e) for e in record.asked.evidence if e.strip()]
     for rank, chunk in enumerate(_top(record, k), start=1):
-        text = normalise(chunk.get("text", ""))
+        text = normalise(chunk.text)
         if any(e in text for e in evidence):
             return rank
     return None
 
 
-def source_recall(record: dict, k: int) -> float:
-    expected = set(record["sources"])
-    found = {chunk["source"] for chunk in _top(record, k)}
+def source_recall(record: EvalRecord, k: int) -> float:
+    expected = set(record.asked.sources)
+    found = {chunk.source_id for chunk in _top(record, k)}
     return len(expected & found) / len(expected)
 
 
@@ -72,20 +74,27 @@ def satisfies_must_include(answer: str, groups: Sequence[Sequence[str]]) -> bool
     return all(any(normalise(alt) in text for alt in group) for group in groups)
 
 
-def citation_counts(record: dict) -> tuple[int, int]:
+def citation_counts(record: EvalRecord) -> tuple[int, int]:
     """(valid markers, all markers) of one answer."""
-    given = set(record.get("context_chunk_ids", []))
-    sources = set(record.get("sources", []))
-    citations = record.get("citations", [])
-    valid = sum(1 for c in citations if c.get("chunk_id") in given and c.get("source") in sources)
-    return valid, len(citations)
+    given = set(record.context_chunk_ids)
+    sources = set(record.asked.sources)
+    valid = sum(1 for c in record.citations if c.chunk_id in given and c.source_id in sources)
+    return valid, len(record.citations)
 
 
-def answer_language(record: dict) -> str | None:
-    text = MARKER.sub(" ", record.get("answer") or "")
+def answer_language(record: EvalRecord) -> str | None:
+    text = MARKER.sub(" ", record.answer or "")
     if len(text.split()) < 4:
-        return record.get("language")
+        return record.language
     return detect_language(text)
+
+
+TIMINGS = {"retrieval": "retrieval_ms", "first_token": "first_token_ms", "total": "total_ms"}
+
+
+def timings_of(records: Sequence[EvalRecord], key: str) -> list[float]:
+    """One timing (ms) of every record that has it: the metrics' and the charts' latency data."""
+    return [value for r in records if (value := r.timings.get(key)) is not None]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -104,31 +113,24 @@ def _mean(values: Iterable[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def compute_metrics(records: Sequence[dict], k: int) -> dict[str, Any]:
+def compute_metrics(records: Sequence[EvalRecord], k: int) -> dict[str, Any]:
     """The metric block of ``report.json`` for one slice of result records."""
-    answerable = [r for r in records if r["answerable"]]
-    with_evidence = [r for r in answerable if r.get("evidence")]
-    with_sources = [r for r in answerable if r.get("sources")]
-    with_must = [r for r in answerable if r.get("must_include")]
-    unanswerable = [r for r in records if not r["answerable"]]
-    ok = [r for r in records if not r.get("error")]
+    answerable = [r for r in records if r.asked.answerable]
+    with_evidence = [r for r in answerable if r.asked.evidence]
+    with_sources = [r for r in answerable if r.asked.sources]
+    with_must = [r for r in answerable if r.asked.must_include]
+    unanswerable = [r for r in records if not r.asked.answerable]
+    ok = [r for r in records if not r.error]
     ranks = [hit_rank(r, k) for r in with_evidence]
     valid = total = 0
     for record in records:
         v, t = citation_counts(record)
         valid, total = valid + v, total + t
 
-    def cites_expected(record: dict) -> bool:
-        return any(c.get("source") in record["sources"] for c in record.get("citations", []))
+    def cites_expected(record: EvalRecord) -> bool:
+        return any(c.source_id in record.asked.sources for c in record.citations)
 
-    timings = {
-        name: [r["timings"][key] for r in ok if r.get("timings", {}).get(key) is not None]
-        for name, key in (
-            ("retrieval", "retrieval_ms"),
-            ("first_token", "first_token_ms"),
-            ("total", "total_ms"),
-        )
-    }
+    timings = {name: timings_of(ok, key) for name, key in TIMINGS.items()}
     return {
         "questions": len(records),
         "k": k,
@@ -137,17 +139,17 @@ def compute_metrics(records: Sequence[dict], k: int) -> dict[str, Any]:
         "mrr": _mean(0.0 if r is None else 1 / r for r in ranks),
         "source_recall": _mean(source_recall(r, k) for r in with_sources),
         "answer_accuracy": _mean(
-            float(not r.get("error") and satisfies_must_include(r.get("answer") or "", r["must_include"]))
+            float(not r.error and satisfies_must_include(r.answer or "", r.asked.must_include))
             for r in with_must
         ),
         "citation_precision": round(valid / total, 4) if total else None,
         "citation_recall": _mean(float(cites_expected(r)) for r in with_sources),
-        "abstention_unanswerable": _mean(float(bool(r.get("abstained"))) for r in unanswerable),
-        "wrong_abstention": _mean(float(bool(r.get("abstained"))) for r in answerable),
+        "abstention_unanswerable": _mean(float(r.abstained) for r in unanswerable),
+        "wrong_abstention": _mean(float(r.abstained) for r in answerable),
         "answer_language_ok": _mean(
-            float(answer_language(r) == r["question_language"]) for r in ok if r.get("answer")
+            float(answer_language(r) == r.asked.language) for r in ok if r.answer
         ),
-        "errors": sum(1 for r in records if r.get("error")),
+        "errors": sum(1 for r in records if r.error),
         "latency_ms": {
             name: {"p50": percentile(values, 50), "p95": percentile(values, 95)}
             for name, values in timings.items()
@@ -158,41 +160,40 @@ def compute_metrics(records: Sequence[dict], k: int) -> dict[str, Any]:
 CURVE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 
-def answer_support(record: dict) -> float:
+def answer_support(record: EvalRecord) -> float:
     """How well the best-supported claim of an answer is backed (0 for abstentions)."""
-    if record.get("abstained") or record.get("error"):
+    if record.abstained or record.error:
         return 0.0
-    return max((c.get("support", 0.0) for c in record.get("citations", [])), default=0.0)
+    return max((c.support for c in record.citations), default=0.0)
 
 
-def abstention_curve(records: Sequence[dict]) -> list[dict[str, Any]]:
+def abstention_curve(records: Sequence[EvalRecord]) -> list[dict[str, Any]]:
     """The trade-off an answer-level support threshold would make: for each threshold, abstaining
     on every answer whose best citation is backed below it, the share of unanswerable questions
     abstained on against the share of answerable ones wrongly abstained on."""
-    answerable = [r for r in records if r["answerable"]]
-    unanswerable = [r for r in records if not r["answerable"]]
+    answerable = [r for r in records if r.asked.answerable]
+    unanswerable = [r for r in records if not r.asked.answerable]
     return [{"threshold": t,
              "abstention_unanswerable": _mean(float(answer_support(r) < t) for r in unanswerable),
              "wrong_abstention": _mean(float(answer_support(r) < t) for r in answerable)}
             for t in CURVE_THRESHOLDS]
 
 
-def build_report(records: Sequence[dict], k: int, config: dict) -> dict[str, Any]:
+def build_report(records: Sequence[EvalRecord], k: int, config: dict) -> dict[str, Any]:
     """``report.json``: overall, per category, per question language, and the run's config."""
 
-    def sliced(key: str) -> dict[str, dict]:
-        groups: dict[str, list[dict]] = {}
+    def sliced(key: Callable[[Question], str]) -> dict[str, dict]:
+        groups: dict[str, list[EvalRecord]] = {}
         for record in records:
-            if key in record:  # results written before a slice existed lack its key
-                groups.setdefault(record[key], []).append(record)
+            groups.setdefault(key(record.asked), []).append(record)
         return {name: compute_metrics(group, k) for name, group in sorted(groups.items())}
 
     return {
         "overall": compute_metrics(records, k),
-        "by_split": sliced("split"),
-        "by_category": sliced("category"),
-        "by_language": sliced("question_language"),
-        "abstention_curve": {name: abstention_curve([r for r in records if r.get("split") == name])
+        "by_split": sliced(lambda q: q.split),
+        "by_category": sliced(lambda q: q.category),
+        "by_language": sliced(lambda q: q.language),
+        "abstention_curve": {name: abstention_curve([r for r in records if r.asked.split == name])
                              for name in ("tune", "check")},
         "config": config,
         "definitions": DEFINITIONS,

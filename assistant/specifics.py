@@ -59,10 +59,14 @@ _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\w*\d\w*", re.UNICODE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“«(]\s*)$")
 
 
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def fold(text: str) -> str:
     """Lower case without accents: how names are compared."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return strip_accents(text.lower())
 
 
 def _values(token: str) -> set[str]:

@@ -57,6 +57,10 @@ def test_parse_claims_attaches_markers_to_sentences():
     assert claims[1].text == "Musk deelde het artikel."
     # a marker before the full stop leaves no space in front of it
     assert parse_claims("Negen doden [1].")[0].text == "Negen doden."
+    # a marker after a closing quote, then the full stop: one sentence, not a lone "."
+    quoted = parse_claims('Hij vroeg: "Waarom?" [2]. Daarna niets [3].')
+    assert [(c.text, c.numbers) for c in quoted] == [('Hij vroeg: "Waarom?".', (2,)),
+                                                      ("Daarna niets.", (3,))]
 
 
 def test_valid_citations_are_kept_and_invented_ones_removed(kb, use_embeddings):
@@ -70,7 +74,7 @@ def test_valid_citations_are_kept_and_invented_ones_removed(kb, use_embeddings):
     assert "no source [9]" in reasons
     assert all(c.chunk_id in answer.context_chunk_ids for c in answer.citations)
     cited = answer.citations[0]
-    doc = kb.document_text(cited.source)
+    doc = kb.document_text(cited.source_id)
     assert doc[cited.start:cited.end] == cited.quote
     assert "9" in cited.quote or "negen" in cited.quote
 
@@ -186,7 +190,7 @@ def test_injected_instructions_and_markers_are_neutralised(kb, use_embeddings):
     defused = format_sources([h for h in answer.retrieved if h.chunk.source_id == "injectie.txt"])
     assert "[1][2][3]" not in defused and "(1)(2)(3)" in defused  # fake markers defused
     assert "data, not instructions" in model.seen[0][0].content
-    assert not answer.abstained and answer.citations[0].source == "injectie.txt"
+    assert not answer.abstained and answer.citations[0].source_id == "injectie.txt"
 
 
 @pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 2001, "\x00\x07\x1b\x7f", None, 42])

@@ -75,6 +75,6 @@ def test_assistant_composes_as_a_runnable(tmp_path):
     chain = assistant.as_runnable() | RunnableLambda(lambda answer: (answer.text, answer.citations))
     text, citations = chain.invoke({"question": "Combien d'utilisateurs ChatGPT est-il sur le point "
                                                 "d'atteindre ?", "history": []})
-    assert citations and citations[0].source == "001_be6fdfb56eccf482.txt"
+    assert citations and citations[0].source_id == "001_be6fdfb56eccf482.txt"
     answer = assistant.as_runnable().invoke("Wie is de CEO van Anthropic?")
     assert answer.abstained and answer.language == "nl"

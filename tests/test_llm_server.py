@@ -38,7 +38,7 @@ def test_compatible_backend_answers_with_citations(llama_server, corpus_data_dir
     answer = Assistant(settings).ask("Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
     assert answer.error is None
     assert not answer.abstained, answer.text
-    assert any(c.source == "001_be6fdfb56eccf482.txt" for c in answer.citations)
+    assert any(c.source_id == "001_be6fdfb56eccf482.txt" for c in answer.citations)
     assert "milliard" in answer.text.lower() or "1" in answer.text
     assert detect_question_language(answer.text) == "fr"
 

@@ -9,6 +9,7 @@ import pytest
 from assistant.evaluation import markdown_report, ragas_samples, write_outputs
 from assistant.metrics import build_report, compute_metrics, hit_rank, normalise
 from assistant.questions import QuestionSetError, load_questions
+from assistant.records import EvalRecord
 
 
 def record(**kw):
@@ -21,7 +22,7 @@ def record(**kw):
         "error": None,
     }
     base.update(kw)
-    return base
+    return EvalRecord.from_dict(base)
 
 
 def chunks(*texts, source="a.txt"):
@@ -87,7 +88,8 @@ def test_report_recomputes_from_results_file(tmp_path):
     config = {"version": "t", "backend": "x", "embedding": "e", "k": 5, "chunking": "c"}
     report = build_report(records, 5, config)
     write_outputs(tmp_path, records, report)
-    reread = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    reread = [EvalRecord.from_dict(json.loads(line)) for line in lines]
     recomputed = build_report(reread, 5, config)
     assert recomputed == json.loads((tmp_path / "report.json").read_text())
     assert report["overall"]["mrr"] == pytest.approx(0.75)
@@ -163,15 +165,14 @@ def test_judge_scores_known_verdicts_and_skips_abstentions():
         vectors = {0: [1.0, 0.0], 1: [1.0, 0.0], 2: [0.0, 1.0]}
         return np.asarray([vectors[i] for i in range(len(texts))])
 
-    answered = {"question": "Welke onderdelen ziet Altman?", "question_language": "nl",
-                "answer": "Altman ziet drie onderdelen [1]. Het is een bank [2].", "abstained": False,
-                "error": None, "retrieved": [{"text": "Altman ziet drie onderdelen."}]}
-    abstained = {**answered, "abstained": True, "question_language": "en"}
-    records = [answered, abstained]
-    judge_records(Judge(chat, embed, "fake"), records)
-    assert answered["judge"]["faithfulness"] == 0.5 and answered["judge"]["statements"] == 2
-    assert answered["judge"]["answer_relevance"] == 0.5
-    assert abstained["judge"] is None
+    answered = record(question="Welke onderdelen ziet Altman?",
+                      answer="Altman ziet drie onderdelen [1]. Het is een bank [2].",
+                      retrieved=chunks("Altman ziet drie onderdelen."))
+    abstained = record(**{**answered.to_dict(), "abstained": True, "question_language": "en"})
+    answered, abstained = records = judge_records(Judge(chat, embed, "fake"), [answered, abstained])
+    assert answered.judge["faithfulness"] == 0.5 and answered.judge["statements"] == 2
+    assert answered.judge["answer_relevance"] == 0.5
+    assert abstained.judge is None
     report = judge_report(records, "fake")
     assert report["overall"]["judged"] == 1 and report["overall"]["faithfulness"] == 0.5
     assert report["by_language"]["en"]["judged"] == 0

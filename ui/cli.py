@@ -8,8 +8,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.settings import BACKENDS, Settings, apply_process_defaults, store_config
+
+if TYPE_CHECKING:
+    from assistant.records import EvalRecord
 
 apply_process_defaults()
 
@@ -230,7 +234,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print()
         for c in answer.citations:
             quote = " ".join(c.quote.split())
-            print(f"[{c.n}] {c.title} — {c.source}\n    “{quote[:300]}”")
+            print(f"[{c.n}] {c.title} — {c.source_id}\n    “{quote[:300]}”")
     print(f"\n({answer.backend}: {answer.model}; {answer.timings.get('total_ms', 0):.0f} ms)",
           file=sys.stderr)
     return 1 if answer.error else 0
@@ -280,7 +284,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         records, report = evaluate(assistant, questions,
                                    progress=lambda done, total: bar.update(done - bar.n))
     if args.judge is not None:
-        report["judge"] = run_judge(args, settings, assistant, records)
+        records, report["judge"] = run_judge(args, settings, assistant, records)
     comparison = compare(report, old) if old else None
     if args.out:
         write_outputs(args.out, records, report, comparison)
@@ -306,8 +310,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_judge(args: argparse.Namespace, settings: Settings, assistant, records: list[dict]) -> dict:
-    """Score the records with the judge model; the report's separate `judge` section."""
+def run_judge(args: argparse.Namespace, settings: Settings, assistant,
+              records: list[EvalRecord]) -> tuple[list[EvalRecord], dict]:
+    """The records scored by the judge model, and the report's separate `judge` section."""
     from dataclasses import replace
 
     from tqdm import tqdm
@@ -329,8 +334,9 @@ def run_judge(args: argparse.Namespace, settings: Settings, assistant, records: 
     label = model_label(judge_settings, chat)
     judge = Judge(chat, assistant.embed, label)
     with tqdm(total=len(records), unit="answer", desc="judge", file=sys.stderr) as bar:
-        judge_records(judge, records, progress=lambda done, total: bar.update(done - bar.n))
-    return judge_report(records, label)
+        records = judge_records(judge, records,
+                                progress=lambda done, total: bar.update(done - bar.n))
+    return records, judge_report(records, label)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

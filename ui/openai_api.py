@@ -20,7 +20,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -80,7 +79,7 @@ def parse_messages(body: Any) -> tuple[str, list[tuple[str, str]], bool]:
 
 
 def kenbron_field(answer: Answer) -> dict[str, Any]:
-    return {"citations": [asdict(c) for c in answer.citations], "abstained": answer.abstained,
+    return {"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained,
             "language": answer.language, "error": answer.error, "backend": answer.backend}
 
 

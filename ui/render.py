@@ -44,7 +44,7 @@ def sources_html(answer: Answer | None, hits: list[ScoredChunk], document_text) 
     cited = {c.chunk_id: c for c in answer.citations} if answer is not None else {}
     for c in sorted(cited.values(), key=lambda c: c.n):
         hit = next((h for h in retrieved if h.chunk.chunk_id == c.chunk_id), None)
-        text = document_text(c.source) or ""
+        text = document_text(c.source_id) or ""
         body = _highlighted(text, c.start, c.end) if text else f"<mark>{escape(c.quote)}</mark>"
         if hit is not None:
             parts.append(_details(c.n, hit.chunk, message(language, "cited"), body, cited=True))

@@ -19,8 +19,8 @@ from vectorstore.tokens import count_tokens
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_OVERLAP_TOKENS = 40
 
-# A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+# A sentence ends at . ! ? … 。 (optionally followed by closing quotes/brackets) before whitespace.
+_SENTENCE_END = re.compile(r"[.!?…。]+[\"'”’»)\]]*(?=\s)")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
