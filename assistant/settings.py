@@ -55,6 +55,10 @@ def default_model_path() -> Path:
     return default_cache_dir() / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
+def default_embedding_model_dir() -> Path:
+    return default_cache_dir() / "models" / "embeddinggemma-300m"
+
+
 def _env(name: str, default: Any = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
@@ -79,6 +83,7 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int = 8000
     embedding: str = DEFAULT_EMBEDDING
+    embedding_model_dir: Path = field(default_factory=default_embedding_model_dir)
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     max_file_mb: int = 50
@@ -118,6 +123,8 @@ class Settings:
             "chroma_host": _env("CHROMA_HOST"),
             "chroma_port": _int_env("CHROMA_PORT", 8000),
             "embedding": _env("KENBRON_EMBEDDING", cls.embedding),
+            "embedding_model_dir": Path(_env("KENBRON_EMBEDDING_MODEL_DIR")
+                                        or default_embedding_model_dir()).expanduser(),
             "chunk_tokens": _int_env("KENBRON_CHUNK_TOKENS", cls.chunk_tokens),
             "chunk_overlap": _int_env("KENBRON_CHUNK_OVERLAP", cls.chunk_overlap),
             "max_file_mb": _int_env("KENBRON_MAX_FILE_MB", cls.max_file_mb),
@@ -223,4 +230,5 @@ def store_config(settings: Settings):
         chunking=ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap),
         max_file_bytes=settings.max_file_mb * 1024 * 1024,
         rrf_k=settings.rrf_k,
+        embedding_model_dir=settings.embedding_model_dir,
     )

@@ -43,6 +43,7 @@ class StoreConfig:
     chunking: ChunkingConfig = ChunkingConfig()
     max_file_bytes: int = 50 * 1024 * 1024
     rrf_k: int = RRF_K
+    embedding_model_dir: Path | None = None  # where a downloaded embedding model lives (gemma)
 
 
 class KnowledgeBase:
@@ -51,7 +52,8 @@ class KnowledgeBase:
     def __init__(self, config: StoreConfig, embeddings: Embeddings | None = None,
                  client=None) -> None:
         self.config = config
-        self.embeddings = embeddings or make_embeddings(config.embedding)
+        self.embeddings = embeddings or make_embeddings(config.embedding,
+                                                         model_dir=config.embedding_model_dir)
         client = client or open_client(config.data_dir, config.chroma_host, config.chroma_port)
         self.store = ChunkStore(client, config.collection, self.embeddings)
         where = (f"{config.chroma_host}:{config.chroma_port}" if config.chroma_host
