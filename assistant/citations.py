@@ -35,7 +35,8 @@ from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
-LEADING_MARKERS = re.compile(r"^(\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+[.!?…。]*")
+# markers that open a sentence belong to the one before, with a full stop that follows them
+LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER.pattern})+[.!?…。]*")
 KEY_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Z][\w'-]{2,}|\w*[A-Z]\w*[A-Z]\w*")
 _SPACE_BEFORE_STOP = re.compile(r"\s+(?=[.,](?:\s|$))")
 SUPPORT_THRESHOLD = 0.5
