@@ -94,6 +94,22 @@ def check_backend(settings: Settings) -> Check:
                  f"embeddings: {settings.embedding}")
 
 
+def check_embedding_model(settings: Settings) -> Check:
+    """The opt-in gemma model: installed from the pinned archive, and torch importable."""
+    import importlib.util
+
+    from assistant.model_install import GEMMA_ZIP_SHA256
+
+    stamp = settings.embedding_model_dir / ".kenbron-sha256"
+    fix = ".venv/bin/pip install -e '.[gemma]' && .venv/bin/python -m assistant.model_install --embedding"
+    if not stamp.is_file() or stamp.read_text().strip() != GEMMA_ZIP_SHA256:
+        return Check("embedding model", False, f"EmbeddingGemma not installed in "
+                     f"{settings.embedding_model_dir}", fix)
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return Check("embedding model", False, "sentence-transformers (the gemma extra) is missing", fix)
+    return Check("embedding model", True, f"EmbeddingGemma-300M in {settings.embedding_model_dir}")
+
+
 def check_store(settings: Settings) -> Check:
     from assistant.settings import store_config
     from vectorstore.knowledge_base import KnowledgeBase
@@ -121,7 +137,10 @@ def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
     steps: list[Callable[[], Check]] = [check_cpu]
     if settings.backend == "local":
         steps += [check_llama_build, lambda: check_model(settings)]
-    steps += [lambda: check_backend(settings), lambda: check_store(settings), lambda: check_app(settings)]
+    steps.append(lambda: check_backend(settings))
+    if settings.embedding == "gemma":
+        steps.append(lambda: check_embedding_model(settings))
+    steps += [lambda: check_store(settings), lambda: check_app(settings)]
     checks = [step() for step in steps]
     if measure and settings.backend == "local" and all(c.ok for c in checks[1:3]):
         checks.insert(3, check_speed(settings))

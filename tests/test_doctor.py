@@ -12,8 +12,9 @@ from tests.conftest import BIN
 
 
 def doctor(data_dir, *args: str, **env: str) -> tuple[int, list[dict]]:
-    full = dict(os.environ, KENBRON_DATA_DIR=str(data_dir), **env)
+    full = dict(os.environ, KENBRON_DATA_DIR=str(data_dir))
     full.pop("KENBRON_EMBEDDING", None)
+    full.update(env)
     run = subprocess.run([str(BIN / "kenbron"), "doctor", "--json", *args], env=full,
                          capture_output=True, text=True, timeout=600)
     return run.returncode, json.loads(run.stdout)
@@ -44,3 +45,14 @@ def test_doctor_for_the_extractive_backend_skips_the_model(corpus_data_dir):
     status, checks = doctor(corpus_data_dir, "--backend", "extractive")
     assert status == 0
     assert [c["name"] for c in checks] == ["cpu", "backend", "store", "app"]
+
+
+def test_doctor_checks_the_gemma_model_only_when_it_is_configured(tmp_path):
+    """Installed by scripts/test: ok; a directory without it: the install command as the fix."""
+    status, checks = doctor(tmp_path / "empty", "--backend", "extractive", KENBRON_EMBEDDING="gemma")
+    assert {c["name"]: c for c in checks}["embedding model"]["ok"]
+    status, checks = doctor(tmp_path / "empty", "--backend", "extractive",
+                            KENBRON_EMBEDDING="gemma",
+                            KENBRON_EMBEDDING_MODEL_DIR=str(tmp_path / "nowhere"))
+    check = {c["name"]: c for c in checks}["embedding model"]
+    assert status == 1 and not check["ok"] and "model_install --embedding" in check["fix"]
