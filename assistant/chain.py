@@ -24,6 +24,7 @@ from assistant.answer import Answer, Citation
 from assistant.backends import Backend, ChatBackend, ExtractiveBackend, History
 from assistant.citations import parse_claims, strip_markers, verify_citations
 from assistant.evidence import missing_key_terms
+from assistant.extractive import rank_sentences
 from assistant.llm import describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
 from assistant.specifics import asks_for_number, numbers
@@ -125,10 +126,9 @@ class Assistant:
         spans = [sentence_spans(hit.chunk.text) for hit in hits]
         keys = [[_key(hit.chunk.text[slice(*span)]) for span in own]
                 for hit, own in zip(hits, spans, strict=True)]
-        index = {hit.chunk.chunk_id: i for i, hit in enumerate(hits)}
         chosen: list[set[int]] = [set() for _ in hits]
-        for text, chunk_id, _ in self.kb.best_sentences(question, list(hits), n=budget):
-            i = index[chunk_id]
+        for _, n, text in rank_sentences(question, hits, self.kb, pool=max(12, 3 * budget))[:budget]:
+            i = n - 1
             if _key(text) in keys[i]:
                 at = keys[i].index(_key(text))
                 chosen[i].update(range(at, min(at + 2, len(keys[i]))))

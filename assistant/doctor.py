@@ -90,23 +90,27 @@ def check_backend(settings: Settings) -> Check:
         chat = make_chat_model(settings)
     except LLMError as exc:
         return Check("backend", False, str(exc), "set the variables named above, or KENBRON_LLM=extractive")
-    return Check("backend", True, f"{settings.backend}: {model_label(settings, chat)}; "
-                 f"embeddings: {settings.embedding}")
+    return Check("backend", True, f"{settings.backend}: {model_label(settings, chat)}")
 
 
 def check_embedding_model(settings: Settings) -> Check:
-    """The opt-in gemma model: installed from the pinned archive, and torch importable."""
+    """The gemma model: installed from the pinned archive, and torch importable."""
     import importlib.util
 
     from assistant.model_install import GEMMA_ZIP_SHA256
+    from vectorstore.embeddings import FALLBACK_EMBEDDING
 
     stamp = settings.embedding_model_dir / ".kenbron-sha256"
     fix = ".venv/bin/pip install -e '.[gemma]' && .venv/bin/python -m assistant.model_install --embedding"
+    # with `auto` a missing model is a weaker default (use+e5), not a broken setup
+    required = settings.embedding == "gemma"
+    fallback = "" if required else f"; `auto` uses {FALLBACK_EMBEDDING} (weaker across languages)"
     if not stamp.is_file() or stamp.read_text().strip() != GEMMA_ZIP_SHA256:
-        return Check("embedding model", False, f"EmbeddingGemma not installed in "
-                     f"{settings.embedding_model_dir}", fix)
+        return Check("embedding model", not required, f"EmbeddingGemma not installed in "
+                     f"{settings.embedding_model_dir}{fallback}", fix)
     if importlib.util.find_spec("sentence_transformers") is None:
-        return Check("embedding model", False, "sentence-transformers (the gemma extra) is missing", fix)
+        return Check("embedding model", not required,
+                     f"sentence-transformers (the gemma extra) is missing{fallback}", fix)
     return Check("embedding model", True, f"EmbeddingGemma-300M in {settings.embedding_model_dir}")
 
 
@@ -115,7 +119,8 @@ def check_store(settings: Settings) -> Check:
     from vectorstore.knowledge_base import KnowledgeBase
 
     try:
-        docs = KnowledgeBase(store_config(settings)).documents()
+        kb = KnowledgeBase(store_config(settings))
+        docs = kb.documents()
     except Exception as exc:
         return Check("store", False, f"{settings.location}: {type(exc).__name__}: {str(exc)[:300]}",
                      "start the Chroma server, or check KENBRON_DATA_DIR / CHROMA_HOST")
@@ -123,7 +128,8 @@ def check_store(settings: Settings) -> Check:
     if not docs:
         return Check("store", False, f"{settings.location}: no documents ingested",
                      "run `kenbron ingest data/corpus` (scripts/setup does)")
-    return Check("store", True, f"{settings.location}: {len(docs)} documents, {chunks} chunks")
+    return Check("store", True, f"{settings.location}: {len(docs)} documents, {chunks} chunks, "
+                 f"embeddings: {kb.embedding}")
 
 
 def check_app(settings: Settings) -> Check:
@@ -138,7 +144,7 @@ def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
     if settings.backend == "local":
         steps += [check_llama_build, lambda: check_model(settings)]
     steps.append(lambda: check_backend(settings))
-    if settings.embedding == "gemma":
+    if settings.embedding in ("gemma", "auto"):
         steps.append(lambda: check_embedding_model(settings))
     steps += [lambda: check_store(settings), lambda: check_app(settings)]
     checks = [step() for step in steps]

@@ -44,18 +44,19 @@ def evaluate(assistant, questions: Sequence[Question], out_dir: Path | None = No
     settings = assistant.settings
     records = run_questions(assistant, questions, settings.k, progress)
     report = build_report(records, settings.k,
-                          config_of(settings, model_label(settings, assistant.chat), __version__))
+                          config_of(settings, model_label(settings, assistant.chat), __version__,
+                                    assistant.kb.embedding))
     if out_dir is not None:
         write_outputs(out_dir, records, report)
     return records, report
 
 
-def config_of(settings, model: str, version: str) -> dict[str, Any]:
+def config_of(settings, model: str, version: str, embedding: str) -> dict[str, Any]:
     return {
         "version": version,
         "backend": settings.backend,
         "model": model,
-        "embedding": settings.embedding,
+        "embedding": embedding,
         "k": settings.k,
         "chunking": f"{settings.chunk_tokens} tokens, overlap {settings.chunk_overlap}",
         "retrieval": f"hybrid: dense chunk + dense sentence + BM25, RRF k={settings.rrf_k}",

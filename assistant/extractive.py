@@ -24,13 +24,14 @@ RANK_BONUS = 0.03  # per rank above the last retrieved chunk
 TERM_BONUS = 0.1
 
 
-def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
-                   ) -> list[tuple[int, str]]:
-    """[(source number, sentence)] of the answer, best first; empty means abstain."""
+def rank_sentences(question: str, hits: Sequence[ScoredChunk], knowledge_base, pool: int = 12
+                   ) -> list[tuple[float, int, str]]:
+    """(score, source number, sentence) of the `pool` stored sentences of `hits` most similar to
+    the question, rescored with the key-term and rank bonuses, best first."""
     number = {h.chunk.chunk_id: n for n, h in enumerate(hits, start=1)}
     terms = [t.lower() for t in key_terms(question)]
     scored = []
-    for text, chunk_id, similarity in knowledge_base.best_sentences(question, list(hits)):
+    for text, chunk_id, similarity in knowledge_base.best_sentences(question, list(hits), n=pool):
         n = number[chunk_id]
         bonus = RANK_BONUS * (len(hits) - n)
         if terms:
@@ -38,6 +39,13 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
             bonus += TERM_BONUS * sum(t in haystack for t in terms) / len(terms)
         scored.append((similarity + bonus, n, " ".join(text.split())))
     scored.sort(key=lambda item: -item[0])
+    return scored
+
+
+def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
+                   ) -> list[tuple[int, str]]:
+    """[(source number, sentence)] of the answer, best first; empty means abstain."""
+    scored = rank_sentences(question, hits, knowledge_base)
     if not scored or scored[0][0] < ANSWER_THRESHOLD:
         return []
     best = scored[0][0]

@@ -102,7 +102,7 @@ class Settings:
     max_answer_tokens: int = 384
     max_question_chars: int = 2000
     translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
-    evidence_sentences: int = 4
+    evidence_sentences: int = 3
     # the app
     uploads: str = "open"  # open, password, off; see `upload_policy`
     admin_password: str | None = field(default=None, repr=False)

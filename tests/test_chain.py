@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from assistant.backends import format_sources
 from assistant.chain import Assistant, QuestionError
 from assistant.citations import parse_claims
+from assistant.extractive import rank_sentences
 from assistant.settings import Settings
 from vectorstore.ingest import ChunkingConfig
 from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
@@ -153,7 +154,7 @@ def test_model_reads_the_sentences_closest_to_the_question_with_the_next_one(kb,
     hits = kb.search(question, 5)
     a = assistant(kb, use_embeddings, fake())
     bodies = a.excerpts(question, hits)
-    best = kb.best_sentences(question, hits, n=a.settings.evidence_sentences)
+    best = rank_sentences(question, hits, kb)
     assert len(bodies) == len(hits) and any(bodies)
     shown: list[str] = []
     for body, hit in zip(bodies, hits, strict=True):
@@ -163,7 +164,7 @@ def test_model_reads_the_sentences_closest_to_the_question_with_the_next_one(kb,
             assert key not in shown  # overlapping chunks do not repeat a sentence
             shown.append(key)
     prompt = format_sources(hits, bodies)
-    assert " ".join(best[0][0].split()) in prompt  # the closest sentence is always shown
+    assert best[0][2] in prompt  # the best-scored sentence is always shown
     assert all(f"[{n}]" not in prompt for n, body in enumerate(bodies, start=1) if not body)
     whole = Assistant(Settings.from_env(backend="local", data_dir=str(kb.config.data_dir),
                                         embedding="use", evidence_sentences=0),

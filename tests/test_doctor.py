@@ -44,11 +44,14 @@ def test_doctor_fails_with_the_fix_for_a_missing_model_and_an_empty_store(tmp_pa
 def test_doctor_for_the_extractive_backend_skips_the_model(corpus_data_dir):
     status, checks = doctor(corpus_data_dir, "--backend", "extractive")
     assert status == 0
-    assert [c["name"] for c in checks] == ["cpu", "backend", "store", "app"]
+    assert [c["name"] for c in checks] == ["cpu", "backend", "embedding model", "store", "app"]
+    # `auto` filled the store with gemma, which scripts/test installs
+    assert "embeddings: gemma" in {c["name"]: c for c in checks}["store"]["detail"]
 
 
-def test_doctor_checks_the_gemma_model_only_when_it_is_configured(tmp_path):
-    """Installed by scripts/test: ok; a directory without it: the install command as the fix."""
+def test_doctor_checks_the_gemma_model(tmp_path):
+    """Installed by scripts/test: ok; a directory without it: the install command as the fix,
+    a failure when gemma is asked for, a hint when `auto` can fall back."""
     status, checks = doctor(tmp_path / "empty", "--backend", "extractive", KENBRON_EMBEDDING="gemma")
     assert {c["name"]: c for c in checks}["embedding model"]["ok"]
     status, checks = doctor(tmp_path / "empty", "--backend", "extractive",
@@ -56,3 +59,9 @@ def test_doctor_checks_the_gemma_model_only_when_it_is_configured(tmp_path):
                             KENBRON_EMBEDDING_MODEL_DIR=str(tmp_path / "nowhere"))
     check = {c["name"]: c for c in checks}["embedding model"]
     assert status == 1 and not check["ok"] and "model_install --embedding" in check["fix"]
+    status, checks = doctor(tmp_path / "empty", "--backend", "extractive",
+                            KENBRON_EMBEDDING_MODEL_DIR=str(tmp_path / "nowhere"))
+    check = {c["name"]: c for c in checks}["embedding model"]
+    assert check["ok"] and "use+e5" in check["detail"] and "model_install --embedding" in check["fix"]
+    status, checks = doctor(tmp_path / "empty", "--backend", "extractive", KENBRON_EMBEDDING="use")
+    assert "embedding model" not in {c["name"] for c in checks}

@@ -1,6 +1,6 @@
-"""The opt-in EmbeddingGemma model: the real weights (installed by scripts/test), a real Chroma
-store and the real hybrid search; and the installer's refusal of an archive that is not the
-pinned one."""
+"""The EmbeddingGemma model (the default when installed): the real weights (installed by
+scripts/test), a real Chroma store and the real hybrid search; `auto`'s choice; and the
+installer's refusal of an archive that is not the pinned one."""
 
 from __future__ import annotations
 
@@ -54,6 +54,26 @@ def test_a_store_filled_with_gemma_finds_a_dutch_passage_for_a_french_question(g
     with pytest.raises(EmbeddingModelMismatch, match="gemma"):
         KnowledgeBase(StoreConfig(data_dir=tmp_path / "data", embedding="use"),
                       embeddings=make_embeddings("use"))
+
+
+@pytest.mark.slow
+def test_auto_keeps_a_stores_model_else_takes_gemma_when_installed(tmp_path, use_embeddings):
+    """`auto` (the default): an existing collection's recorded model wins, so an upgrade never
+    strands a store; a new one gets gemma if its weights and extra are installed, else use+e5."""
+    model_dir = Settings.from_env().embedding_model_dir
+    old = KnowledgeBase(StoreConfig(data_dir=tmp_path / "old", embedding="use"), embeddings=use_embeddings)
+    old.ingest([_write(tmp_path / "note.txt", "De bakker in Gent verkoopt roggebrood.")])
+    assert KnowledgeBase(StoreConfig(data_dir=tmp_path / "old", embedding_model_dir=model_dir)
+                         ).embedding == "use"
+    assert KnowledgeBase(StoreConfig(data_dir=tmp_path / "new", embedding_model_dir=model_dir)
+                         ).embedding == "gemma"
+    assert KnowledgeBase(StoreConfig(data_dir=tmp_path / "bare",
+                                     embedding_model_dir=tmp_path / "nowhere")).embedding == "use+e5"
+
+
+def _write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_a_missing_gemma_model_names_the_install_command(tmp_path):

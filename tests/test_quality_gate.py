@@ -26,3 +26,4 @@ def test_dev_set_meets_thresholds(corpus_data_dir, tmp_path):
         assert (out / name).stat().st_size > 0, name
     assert set(report) >= {"overall", "by_category", "by_language", "config"}
     assert report["config"]["backend"] == "extractive"
+    assert report["config"]["embedding"] == "gemma"  # the default (auto) with gemma installed

@@ -266,7 +266,7 @@ class KenbronUI:
                        "the best-supported source sentences)"
                        if s.on_spaces and s.backend == "extractive" else "")
                 gr.Markdown(f"<small>Backend: **{s.backend}**{why} · model: **{model}** · "
-                            f"k = {s.k} · embeddings: {s.embedding}</small>",
+                            f"k = {s.k} · embeddings: {self.assistant.kb.embedding}</small>",
                             elem_id="kb-settings")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML("<div class='kb-sources'><h3>Sources</h3><p>Sources appear "

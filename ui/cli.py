@@ -31,7 +31,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="where the embedded Chroma database and lexical index live "
                              "(env KENBRON_DATA_DIR)")
     parser.add_argument("--embedding", default=None,
-                        help="embedding model: use, e5, use+e5 or openai:MODEL (env KENBRON_EMBEDDING)")
+                        help="embedding model: auto (default), gemma, use, e5, use+e5 or openai:MODEL "
+                             "(env KENBRON_EMBEDDING)")
     parser.add_argument("--collection", default=None, help="Chroma collection (env KENBRON_COLLECTION)")
 
 
@@ -249,8 +250,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         for c in checks:
             print(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
-            if not c.ok:
-                print(f"      fix: {c.fix}")
+            if c.fix:
+                print(f"      {'hint' if c.ok else 'fix'}: {c.fix}")
         broken = [c.name for c in checks if not c.ok]
         print("\n" + (f"{len(broken)} problem(s): {', '.join(broken)}" if broken
                       else "everything needed is in place"))

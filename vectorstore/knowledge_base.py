@@ -20,11 +20,11 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.documents import Chunk, ScoredChunk
-from vectorstore.embeddings import DEFAULT_EMBEDDING, make_embeddings
+from vectorstore.embeddings import DEFAULT_EMBEDDING, make_embeddings, resolve_embedding
 from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
 from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
-from vectorstore.store import ChunkStore, DocumentRecord, StoreError, open_client
+from vectorstore.store import ChunkStore, DocumentRecord, StoreError, open_client, recorded_embedding
 
 # Reciprocal rank fusion constant. The classic 60 was tuned for fusing deep rank lists of many
 # systems; we fuse three lists and show the top 5, where agreement at the very top matters most.
@@ -52,9 +52,12 @@ class KnowledgeBase:
     def __init__(self, config: StoreConfig, embeddings: Embeddings | None = None,
                  client=None) -> None:
         self.config = config
-        self.embeddings = embeddings or make_embeddings(config.embedding,
-                                                         model_dir=config.embedding_model_dir)
         client = client or open_client(config.data_dir, config.chroma_host, config.chroma_port)
+        if embeddings is None:
+            name = resolve_embedding(config.embedding, recorded_embedding(client, config.collection),
+                                     config.embedding_model_dir)
+            embeddings = make_embeddings(name, model_dir=config.embedding_model_dir)
+        self.embeddings = embeddings
         self.store = ChunkStore(client, config.collection, self.embeddings)
         where = (f"{config.chroma_host}:{config.chroma_port}" if config.chroma_host
                  else str(config.data_dir.resolve()))
@@ -70,6 +73,11 @@ class KnowledgeBase:
         self._lexical_generation: str | None = None
 
     # --- documents ---------------------------------------------------------------------------
+
+    @property
+    def embedding(self) -> str:
+        """The name of the embedding model in use (what `auto` resolved to)."""
+        return self.store.embedding
 
     def ingest(self, paths, progress: ProgressFn | None = None,
                replace: bool = False) -> IngestReport:

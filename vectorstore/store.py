@@ -81,6 +81,15 @@ def open_client(data_dir: Path, chroma_host: str | None = None, chroma_port: int
         raise StoreError(f"cannot open the vector store at {where}: {exc}") from exc
 
 
+def recorded_embedding(client: Any, collection: str) -> str | None:
+    """The embedding model that filled `collection`, None when it does not exist yet."""
+    try:
+        existing = client.get_collection(collection)
+    except Exception:  # Chroma raises NotFoundError (or ValueError in older clients)
+        return None
+    return (existing.metadata or {}).get("kenbron_embedding")
+
+
 class ChunkStore:
     """Chunks and their document registry in Chroma, behind a small typed API."""
 
