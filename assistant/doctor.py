@@ -116,6 +116,7 @@ def check_embedding_model(settings: Settings) -> Check:
 
 def check_store(settings: Settings) -> Check:
     from assistant.settings import store_config
+    from vectorstore.embeddings import gemma_installed
     from vectorstore.knowledge_base import KnowledgeBase
 
     try:
@@ -128,8 +129,13 @@ def check_store(settings: Settings) -> Check:
     if not docs:
         return Check("store", False, f"{settings.location}: no documents ingested",
                      "run `kenbron ingest data/corpus` (scripts/setup does)")
+    upgrade = ""
+    if settings.embedding == "auto" and kb.embedding != "gemma" and gemma_installed(
+            settings.embedding_model_dir):
+        # `auto` keeps a store's model; gemma is installed but only a new store will use it
+        upgrade = "ingest into a new KENBRON_DATA_DIR (or KENBRON_COLLECTION) to use EmbeddingGemma"
     return Check("store", True, f"{settings.location}: {len(docs)} documents, {chunks} chunks, "
-                 f"embeddings: {kb.embedding}")
+                 f"embeddings: {kb.embedding}", upgrade)
 
 
 def check_app(settings: Settings) -> Check:

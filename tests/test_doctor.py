@@ -65,3 +65,17 @@ def test_doctor_checks_the_gemma_model(tmp_path):
     assert check["ok"] and "use+e5" in check["detail"] and "model_install --embedding" in check["fix"]
     status, checks = doctor(tmp_path / "empty", "--backend", "extractive", KENBRON_EMBEDDING="use")
     assert "embedding model" not in {c["name"] for c in checks}
+
+
+@pytest.mark.slow
+def test_doctor_hints_at_gemma_for_a_store_filled_before_it(tmp_path):
+    """`auto` keeps a store's model; with gemma installed the doctor says how to move to it."""
+    note = tmp_path / "note.txt"
+    note.write_text("De bakker in Gent verkoopt sinds 1990 roggebrood.", encoding="utf-8")
+    env = dict(os.environ, KENBRON_DATA_DIR=str(tmp_path / "data"), KENBRON_EMBEDDING="use")
+    subprocess.run([str(BIN / "kenbron"), "ingest", str(note)], env=env, check=True,
+                   capture_output=True, timeout=300)
+    status, checks = doctor(tmp_path / "data", "--backend", "extractive")
+    store = {c["name"]: c for c in checks}["store"]
+    assert status == 0 and store["ok"] and "embeddings: use" in store["detail"]
+    assert "new KENBRON_DATA_DIR" in store["fix"]
