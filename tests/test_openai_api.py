@@ -13,7 +13,7 @@ from tests.conftest import start_app, stop
 
 KEY = "kb-test-key-5f1e"
 FR_ABOUT_FR = "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?"
-NL_ABOUT_FR = "Hoeveel gebruikers gaat ChatGPT binnenkort overschrijden?"
+NL_ABOUT_FR = "Wat verweet Altman Musk over diens kritiek op ChatGPT?"
 
 
 @pytest.fixture(scope="module")
