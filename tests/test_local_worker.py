@@ -114,6 +114,22 @@ def _wait_for_worker(app_pid: int, timeout: float = 120) -> int:
     raise TimeoutError("no model worker appeared")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (from /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_until_busy(pid: int, since: float, work: float = 0.3, timeout: float = 60) -> None:
+    """Until the process has worked `work` CPU seconds more than `since`: a fixed sleep missed
+    the model on a loaded machine (retrieval took longer, the request had not reached it)."""
+    deadline = time.monotonic() + timeout
+    while _cpu_seconds(pid) - since < work:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the model worker never started on the question")
+        time.sleep(0.02)
+
+
 @pytest.mark.llm
 def test_worker_killed_mid_answer_costs_one_answer_not_the_app(local_app):
     proc, url = local_app
@@ -122,8 +138,9 @@ def test_worker_killed_mid_answer_costs_one_answer_not_the_app(local_app):
     assert first["error"] is None and first["citations"], first
     worker = _wait_for_worker(proc.pid)
 
+    busy_from = _cpu_seconds(worker)
     job = client.submit(ANSWERABLE_FR, "[]", api_name="/ask")
-    time.sleep(1.5)  # retrieval is done in well under a second; the model is now reading
+    _wait_until_busy(worker, busy_from)  # the model is reading the prompt: kill it mid-answer
     os.kill(worker, signal.SIGKILL)
     killed = job.result(timeout=300)
     assert killed["error"] and "stopped while answering" in killed["error"], killed
