@@ -33,10 +33,11 @@ from ui.request_log import log_answer  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+# example questions written for the app, none of them from the evaluation question sets
 EXAMPLES = [
-    "How many deaths did the article that Musk shared link to ChatGPT?",
-    "Welk percentage van alle deepfake-content is seksueel materiaal?",
-    "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?",
+    "What did an AI-generated picture of an explosion cause?",
+    "Wat bedoelt het risico-overzicht met een 'dode internet'?",
+    "Qui poursuit OpenAI en justice ?",
 ]
 CSS = """
 .kb-sources mark {background: #ffe58a; padding: 0 2px;}
