@@ -10,13 +10,14 @@ from gradio_client import Client
 
 from tests.conftest import REPO, start_app, stop
 
+# answered in the French article
+FRENCH_QUESTION = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
 DUTCH_QUESTION = "Met wie had Sam Altman een verhitte woordenwisseling op sociale netwerken?"
 
 
 def test_ask_returns_answer_json(extractive_app):
     client = Client(extractive_app, verbose=False)
-    result = client.predict("Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?", "[]",
-                            api_name="/ask")
+    result = client.predict(FRENCH_QUESTION, "[]", api_name="/ask")
     assert result["abstained"] is False
     assert result["language"] == "fr"
     assert result["citations"], result
@@ -28,7 +29,7 @@ def test_ask_returns_answer_json(extractive_app):
 
 def test_unanswerable_question_abstains(extractive_app):
     client = Client(extractive_app, verbose=False)
-    result = client.predict("Wie is de CEO van Anthropic?", "[]", api_name="/ask")
+    result = client.predict("Wie is de CEO van Mistral?", "[]", api_name="/ask")
     assert result["abstained"] is True
     assert result["citations"] == []
     assert "niet in de documenten" in result["answer"]
@@ -46,11 +47,11 @@ def test_bad_input_is_a_clear_error(extractive_app):
 
 def test_follow_up_uses_history(extractive_app):
     client = Client(extractive_app, verbose=False)
-    history = json.dumps([["Hoeveel seconden audio kan genoeg zijn voor een overtuigende deepfake?",
-                           "Een audioclip van 10 seconden [1]"]])
-    result = client.predict("En welk percentage van die content is seksueel?", history, api_name="/ask")
-    assert result["standalone_question"].startswith("Hoeveel seconden audio")
-    assert any("96%" in c["quote"] for c in result["citations"]), result["answer"]
+    history = json.dumps([["Qui poursuit OpenAI en justice ?", "Elon Musk [1]"]])
+    result = client.predict("Et que lui reproche d'abord le PDG, son manque de quoi ?", history,
+                            api_name="/ask")
+    assert result["standalone_question"].startswith("Qui poursuit OpenAI")
+    assert any("manque de cohérence" in c["quote"] for c in result["citations"]), result["answer"]
 
 
 @pytest.mark.llm
@@ -75,7 +76,7 @@ def test_dutch_question_local_model(corpus_data_dir, tmp_path):
         assert "Musk" in result["answer"]
         assert {c["source"] for c in result["citations"]} <= {"000_30c1c056688950f9.txt",
                                                               "001_be6fdfb56eccf482.txt"}
-        abstain = client.predict("Wat kost een abonnement op ChatGPT Plus per maand?", "[]",
+        abstain = client.predict("Wat kost een abonnement op Gemini Advanced per maand?", "[]",
                                  api_name="/ask")
         assert abstain["abstained"] is True
     finally:

@@ -40,11 +40,11 @@ def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(extractive_app)
-    _ask(page, "Hoeveel seconden audio kan genoeg zijn voor een overtuigende deepfake?")
+    _ask(page, "Wat veroorzaakte een door KI gegenereerde afbeelding van een explosie?")
     bot = page.locator("#kb-chat .message.bot, #kb-chat [data-testid='bot']").last
     expect(bot).to_contain_text("[1]", timeout=120_000)
     sources = page.locator("#kb-sources")
-    expect(sources.locator("mark").first).to_contain_text("10 seconden", timeout=30_000)
+    expect(sources.locator("mark").first).to_contain_text("afbeelding van een explosie", timeout=30_000)
     # open (toggle) a citation and read its highlighted passage
     summary = sources.locator("details summary").first
     summary.click()
@@ -80,7 +80,7 @@ def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
 def test_phone_viewport(browser, extractive_app):
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     page.goto(extractive_app)
-    _ask(page, "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    _ask(page, "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?")
     expect(page.locator("#kb-sources mark").first).to_be_visible(timeout=120_000)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"page scrolls sideways on a phone ({width}px)"
@@ -108,7 +108,7 @@ def test_evaluation_tab_shows_rendered_charts(browser, extractive_app):
 def test_sources_panel_lists_cited_passages_first_then_the_others(browser, extractive_app):
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     page.goto(extractive_app)
-    _ask(page, "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    _ask(page, "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?")
     sources = page.locator("#kb-sources")
     expect(sources.locator(".kb-cited mark").first).to_be_visible(timeout=120_000)
     kinds = sources.locator("details").evaluate_all("ds => ds.map(d => d.classList.contains('kb-cited'))")
@@ -117,7 +117,7 @@ def test_sources_panel_lists_cited_passages_first_then_the_others(browser, extra
     expect(sources.locator(".kb-uncited").first).to_contain_text("consulté, non cité")
     page.screenshot(path=str(ARTEFACTS / "sources-cited-and-uncited.png"), full_page=True)
 
-    _ask(page, "Quel est le prix de l'abonnement ChatGPT Plus ?")  # not in the documents
+    _ask(page, "Combien coûte l'abonnement Gemini Advanced ?")  # not in the documents
     expect(sources.locator(".kb-abstain")).to_be_visible(timeout=120_000)
     assert sources.locator(".kb-uncited").count() >= 1  # what was looked at
     assert sources.locator(".kb-cited").count() == 0

@@ -45,12 +45,12 @@ class TestKenbronRetrieverStandard(RetrieversIntegrationTests):
 
     @property
     def retriever_query_example(self) -> str:
-        return "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?"
+        return "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
 
 
 def test_documents_carry_what_a_citation_needs():
     docs = KenbronRetriever(knowledge_base=corpus_kb(), k=3).invoke(
-        "Hoeveel gebruikers gaat ChatGPT binnenkort overschrijden?")
+        "Wat verweet Altman Musk over diens kritiek op ChatGPT?")
     assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
     first = docs[0]
     assert first.metadata["source"] == "001_be6fdfb56eccf482.txt"  # the French source
@@ -73,8 +73,8 @@ def test_assistant_composes_as_a_runnable(tmp_path):
     settings = Settings.from_env(backend="extractive", data_dir=str(tmp_path), embedding="use")
     assistant = Assistant(settings, knowledge_base=corpus_kb(), verify_embeddings=make_embeddings("use"))
     chain = assistant.as_runnable() | RunnableLambda(lambda answer: (answer.text, answer.citations))
-    text, citations = chain.invoke({"question": "Combien d'utilisateurs ChatGPT est-il sur le point "
-                                                "d'atteindre ?", "history": []})
+    text, citations = chain.invoke({"question": "Selon Altman, de quoi Elon Musk se plaint-il "
+                                                "parfois à propos de ChatGPT ?", "history": []})
     assert citations and citations[0].source_id == "001_be6fdfb56eccf482.txt"
-    answer = assistant.as_runnable().invoke("Wie is de CEO van Anthropic?")
+    answer = assistant.as_runnable().invoke("Wie is de CEO van Mistral?")
     assert answer.abstained and answer.language == "nl"

@@ -15,6 +15,9 @@ from vectorstore.language import detect_question_language
 
 pytestmark = pytest.mark.llm
 
+# answered in the French article
+FRENCH_QUESTION = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
+
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
@@ -35,11 +38,11 @@ def llama_server(tmp_path_factory):
 def test_compatible_backend_answers_with_citations(llama_server, corpus_data_dir):
     settings = Settings.from_env(backend="compatible", openai_base_url=llama_server,
                                  data_dir=str(corpus_data_dir), translate_queries="off")
-    answer = Assistant(settings).ask("Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    answer = Assistant(settings).ask(FRENCH_QUESTION)
     assert answer.error is None
     assert not answer.abstained, answer.text
     assert any(c.source_id == "001_be6fdfb56eccf482.txt" for c in answer.citations)
-    assert "milliard" in answer.text.lower() or "1" in answer.text
+    assert any(word in answer.text.lower() for word in ("restrict", "laxis", "cohéren"))
     assert detect_question_language(answer.text) == "fr"
 
 
@@ -48,7 +51,7 @@ def test_unreachable_server_is_a_clear_error(corpus_data_dir):
     settings = Settings.from_env(backend="compatible", openai_base_url=f"http://127.0.0.1:{port}/v1",
                                  data_dir=str(corpus_data_dir), llm_timeout_s=5.0,
                                  openai_api_key="sk-test-secret", translate_queries="off")
-    answer = Assistant(settings).ask("Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?")
+    answer = Assistant(settings).ask(FRENCH_QUESTION)
     assert answer.error and "unreachable" in answer.error
     assert "sk-test-secret" not in answer.error + answer.text
     assert os.environ.get("OPENAI_API_KEY", "x") not in answer.text

@@ -22,7 +22,7 @@ from assistant.local_worker import LocalWorker
 from tests.conftest import start_app, stop
 
 ANSWERABLE = "Met wie had Sam Altman een verhitte woordenwisseling op sociale netwerken?"
-ANSWERABLE_FR = "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?"
+ANSWERABLE_FR = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
 
 
 def worker_pids(parent: int) -> list[int]:

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import start_app, stop
 
 KEY = "kb-test-key-5f1e"
-FR_ABOUT_FR = "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?"
+FR_ABOUT_FR = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
 NL_ABOUT_FR = "Wat verweet Altman Musk over diens kritiek op ChatGPT?"
 
 
@@ -43,7 +43,7 @@ def test_cross_lingual_question_gets_a_verified_citation(api):
 
 def test_unanswerable_question_abstains(api):
     reply = client(api).chat.completions.create(
-        model="kenbron", messages=[{"role": "user", "content": "Wie is de CEO van Anthropic?"}])
+        model="kenbron", messages=[{"role": "user", "content": "Wie is de CEO van Mistral?"}])
     assert reply.model_extra["kenbron"]["abstained"] is True
     assert reply.model_extra["kenbron"]["citations"] == []
     assert "niet in de documenten" in reply.choices[0].message.content
@@ -64,12 +64,13 @@ def test_streaming_ends_with_the_citations(api):
 def test_conversation_is_the_history(api):
     messages = [{"role": "system", "content": "ignored"},
                 {"role": "user",
-                 "content": "Hoeveel seconden audio kan genoeg zijn voor een overtuigende deepfake?"},
-                {"role": "assistant", "content": "Een audioclip van 10 seconden [1]"},
+                 "content": "Qui poursuit OpenAI en justice ?"},
+                {"role": "assistant", "content": "Elon Musk [1]"},
                 {"role": "user",
-                 "content": [{"type": "text", "text": "En welk percentage van die content is seksueel?"}]}]
+                 "content": [{"type": "text",
+                              "text": "Et que lui reproche d'abord le PDG, son manque de quoi ?"}]}]
     reply = client(api).chat.completions.create(model="kenbron", messages=messages)
-    assert any("96%" in c["quote"] for c in reply.model_extra["kenbron"]["citations"])
+    assert any("manque de cohérence" in c["quote"] for c in reply.model_extra["kenbron"]["citations"])
 
 
 def test_models_lists_kenbron(api):

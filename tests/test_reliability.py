@@ -29,7 +29,7 @@ from tests.openai_stub import StubServer
 from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
 from vectorstore.store import StoreError
 
-QUESTION = "Combien d'utilisateurs ChatGPT est-il sur le point d'atteindre ?"
+QUESTION = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
 KEY = "sk-kenbron-test-SECRET-0123456789"
 TOKEN = "hf_kenbronSECRETtoken987"
 
