@@ -70,6 +70,11 @@ class Backend(ABC):
         """The question in another language, for retrieval; "" when this backend cannot."""
         return ""
 
+    def translate_answer(self, text: str, target_name: str) -> str:
+        """An answer written partly in the wrong language, in `target_name`; "" when this backend
+        cannot."""
+        return ""
+
 
 class ChatBackend(Backend):
     """A LangChain chat model reading numbered excerpts: prompts are LCEL chains."""
@@ -107,6 +112,11 @@ class ChatBackend(Backend):
     def translate_chain(self):
         return PromptTemplate.from_template(prompts.template("translate")) | self.chat | StrOutputParser()
 
+    @cached_property
+    def translate_answer_chain(self):
+        return (PromptTemplate.from_template(prompts.template("translate_answer")) | self.chat
+                | StrOutputParser())
+
     def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
         yield from self.answer_chain.stream({
             "sources": format_sources(hits, self.excerpts(question, hits)),
@@ -121,6 +131,9 @@ class ChatBackend(Backend):
 
     def translate(self, question: str, target_name: str) -> str:
         return _first_line(self.translate_chain.invoke({"question": question, "target_name": target_name}))
+
+    def translate_answer(self, text: str, target_name: str) -> str:
+        return self.translate_answer_chain.invoke({"text": text, "target_name": target_name}).strip()
 
 
 class ExtractiveBackend(Backend):

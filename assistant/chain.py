@@ -10,6 +10,7 @@ verified `Answer`; `Assistant.ask` is the same pipeline, consumed.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import unicodedata
@@ -30,11 +31,14 @@ from assistant.settings import Settings, store_config
 from assistant.specifics import asks_for_number, numbers
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
-from vectorstore.language import detect_question_language
+from vectorstore.language import detect_language, detect_question_language
+
+log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # the model's "not in the sources" signal, also as a small model mangles it ("niet_found")
 _NOT_FOUND = re.compile(rf"{prompts.NOT_FOUND}|\b\w+_found\b", re.IGNORECASE)
+_QUOTE_MARKS = re.compile(r'["“”„«»]')
 
 
 class QuestionError(ValueError):
@@ -62,6 +66,13 @@ def clean_question(question: str, limit: int) -> str:
     if len(text) > limit:
         raise QuestionError(f"the question is {len(text)} characters long; the limit is {limit}")
     return text
+
+
+def foreign_sentences(text: str, language: str) -> list[str]:
+    """Sentences of the answer, four words or longer, that are not in `language`: a small model
+    sometimes copies a source sentence untranslated into its answer."""
+    return [claim.text for claim in parse_claims(text)
+            if len(claim.text.split()) >= 4 and detect_language(claim.text) != language]
 
 
 def _history_text(history: History, turns: int = 3) -> str:
@@ -254,11 +265,32 @@ class Assistant:
         if _NOT_FOUND.search(text) or not text.strip():
             yield from self._abstain(answer, ms(), "model" if self.backend.calls_model else "unsupported")
             return
+        if self.backend.calls_model and foreign_sentences(text, answer.language):
+            text = self._in_language(answer, text, ms)
         reason = self._finish(answer, text, ms())
         if reason:
             yield from self._abstain(answer, ms(), reason)
             return
         yield StreamEvent("answer", answer)
+
+    def _in_language(self, answer: Answer, text: str, ms) -> str:
+        """The answer translated into the asker's language by the same model, when that leaves
+        fewer sentences in another language; otherwise (or if the model fails now) the answer as
+        written: it is verified either way, and a wrong-language sentence is better than none.
+        Quotation marks go first: the model copies anything quoted untranslated, and a translated
+        quotation is no longer verbatim. The streamed text is replaced by the verified answer."""
+        try:
+            translated = self.backend.translate_answer(
+                _QUOTE_MARKS.sub("", text), prompts.message(answer.language, "language_name"))
+        except Exception as exc:
+            log.warning("translating the answer into %s failed: %s", answer.language, exc)
+            return text
+        answer.timings["translated_ms"] = ms()
+        before = len(foreign_sentences(text, answer.language))
+        if translated and not _NOT_FOUND.search(translated) \
+                and len(foreign_sentences(translated, answer.language)) < before:
+            return translated
+        return text
 
     def _finish(self, answer: Answer, text: str, now: float) -> str | None:
         """Verify the answer's citations; the reason to abstain instead, if there is one:

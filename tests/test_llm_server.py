@@ -7,7 +7,9 @@ import subprocess
 
 import pytest
 
-from assistant.chain import Assistant
+from assistant.backends import ChatBackend
+from assistant.chain import Assistant, foreign_sentences
+from assistant.llm import make_chat_model
 from assistant.local_worker import server_command
 from assistant.settings import Settings
 from tests.conftest import free_port, stop, wait_for_http
@@ -44,6 +46,16 @@ def test_compatible_backend_answers_with_citations(llama_server, corpus_data_dir
     assert any(c.source_id == "001_be6fdfb56eccf482.txt" for c in answer.citations)
     assert any(word in answer.text.lower() for word in ("restrict", "laxis", "cohéren"))
     assert detect_question_language(answer.text) == "fr"
+
+
+def test_the_model_translates_an_answer_keeping_markers_names_and_numbers(llama_server):
+    settings = Settings.from_env(backend="compatible", openai_base_url=llama_server)
+    backend = ChatBackend(make_chat_model(settings), excerpts=lambda question, hits: [])
+    dutch = "De havenmeester van Lindholm vindt het plan van 4 miljoen euro weggegooid geld [2]."
+    assert foreign_sentences(dutch, "en")
+    english = backend.translate_answer(dutch, "English")
+    assert "[2]" in english and "Lindholm" in english and "4" in english
+    assert foreign_sentences(english, "en") == [], english
 
 
 def test_unreachable_server_is_a_clear_error(corpus_data_dir):
