@@ -23,12 +23,12 @@ import numpy as np
 from assistant import prompts
 from assistant.answer import Answer, Citation
 from assistant.backends import Backend, ChatBackend, ExtractiveBackend, History
-from assistant.citations import parse_claims, strip_markers, verify_citations
+from assistant.citations import Verification, parse_claims, strip_markers, verify_citations
 from assistant.evidence import missing_key_terms
-from assistant.extractive import rank_sentences
+from assistant.extractive import extract_answer, rank_sentences
 from assistant.llm import describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
-from assistant.specifics import asks_for_number, numbers
+from assistant.specifics import asks_for_number, lost_numbers, numbers
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_language, detect_question_language
@@ -267,16 +267,24 @@ class Assistant:
             return
         if self.backend.calls_model and foreign_sentences(text, answer.language):
             text = self._in_language(answer, text, ms)
-        reason = self._finish(answer, text, ms())
+        check, reason = self._verify(answer, text)
+        self._apply(answer, check, ms())
         if reason:
             yield from self._abstain(answer, ms(), reason)
             return
+        if self.backend.calls_model and self.settings.should_quote:
+            quoted = self._quoted(answer, ms)
+            if quoted is not None:
+                self._apply(answer, quoted, ms())
+                answer.timings["quoted_ms"] = ms()
         yield StreamEvent("answer", answer)
 
     def _in_language(self, answer: Answer, text: str, ms) -> str:
         """The answer translated into the asker's language by the same model, when that leaves
-        fewer sentences in another language; otherwise (or if the model fails now) the answer as
-        written: it is verified either way, and a wrong-language sentence is better than none.
+        fewer sentences in another language and keeps every number (a 1.5B model drops a figure
+        or a model's version now and then; names may rightly change form, "KI-systemen" ~ "AI
+        systems"); otherwise (or if the model fails now) the answer
+        as written: it is verified either way, and a wrong-language sentence is better than none.
         Quotation marks go first: the model copies anything quoted untranslated, and a translated
         quotation is no longer verbatim. The streamed text is replaced by the verified answer."""
         try:
@@ -288,28 +296,54 @@ class Assistant:
         answer.timings["translated_ms"] = ms()
         before = len(foreign_sentences(text, answer.language))
         if translated and not _NOT_FOUND.search(translated) \
-                and len(foreign_sentences(translated, answer.language)) < before:
+                and len(foreign_sentences(translated, answer.language)) < before \
+                and not lost_numbers(strip_markers(text), strip_markers(translated)):
             return translated
         return text
 
-    def _finish(self, answer: Answer, text: str, now: float) -> str | None:
-        """Verify the answer's citations; the reason to abstain instead, if there is one:
+    def _quoted(self, answer: Answer, ms) -> Verification | None:
+        """The extractive backend's sentences for the question, in the asker's language and
+        verified, to stand instead of the model's own (verified) answer; None to keep that.
+
+        Why: with the same retrieval, a 1.5B model reading the best sentences often restates the
+        question or writes a neighbouring claim, while the best-scored sentence holds the answer
+        more often (dev set, local model, accuracy 0.48 / 0.47 against 0.68 / 0.53 extractive, tune
+        / check). The model's answer still decides whether there is an answer at all: only once
+        it has been verified are its words replaced, so this never turns an abstention into an
+        answer. A quote the model cannot bring into the asker's language, or that fails
+        verification, leaves the model's answer as it was."""
+        chosen = extract_answer(answer.standalone_question, answer.retrieved, self.kb)
+        if not chosen:
+            return None
+        text = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
+        if foreign_sentences(text, answer.language):
+            text = self._in_language(answer, text, ms)
+            if foreign_sentences(text, answer.language):
+                return None
+        check, reason = self._verify(answer, text)
+        return None if reason else check
+
+    def _verify(self, answer: Answer, text: str) -> tuple[Verification, str | None]:
+        """The answer's citations verified, and the reason to abstain instead, if there is one:
         `unsupported` when no claim kept a citation, `no_number` when the question asks how
         many, how much or when and no cited claim holds a number or date (a restated question
         or a neighbouring fact is not an answer)."""
         question = answer.standalone_question
         check = verify_citations(text, answer.retrieved, self.embed, question=question)
+        if not check.citations:
+            return check, "unsupported"
+        cited = [claim.text for claim in parse_claims(check.text) if claim.numbers]
+        if asks_for_number(question) and not any(numbers(claim) for claim in cited):
+            return check, "no_number"
+        return check, None
+
+    @staticmethod
+    def _apply(answer: Answer, check: Verification, now: float) -> None:
         answer.text = check.text
         answer.citations = check.citations
         answer.removed_citations = check.removed
         answer.added_citations = check.added
         answer.timings["total_ms"] = now
-        if not check.citations:
-            return "unsupported"
-        cited = [claim.text for claim in parse_claims(check.text) if claim.numbers]
-        if asks_for_number(question) and not any(numbers(claim) for claim in cited):
-            return "no_number"
-        return None
 
 
 __all__ = ["Assistant", "Answer", "Citation", "QuestionError", "StreamEvent"]

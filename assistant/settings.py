@@ -103,6 +103,7 @@ class Settings:
     max_question_chars: int = 2000
     translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
     evidence_sentences: int = 3
+    quote_answers: str = "auto"  # on, off, or auto: on for the local model, off for remote ones
     # the app
     uploads: str = "open"  # open, password, off; see `upload_policy`
     admin_password: str | None = field(default=None, repr=False)
@@ -140,6 +141,7 @@ class Settings:
             "llm_threads": _int_env("KENBRON_LLM_THREADS", 2),
             "translate_queries": _env("KENBRON_TRANSLATE_QUERIES", "auto"),
             "evidence_sentences": _int_env("KENBRON_EVIDENCE_SENTENCES", cls.evidence_sentences),
+            "quote_answers": _env("KENBRON_QUOTE_ANSWERS", "auto"),
             "admin_password": _env("KENBRON_ADMIN_PASSWORD"),
             "api_key": _env("KENBRON_API_KEY"),
             "username": _env("KENBRON_USERNAME"),
@@ -169,6 +171,14 @@ class Settings:
             raise ValueError("k must be between 1 and 50")
         if len(self.collection) < 3:
             raise ValueError("collection names need at least 3 characters")
+
+    @property
+    def should_quote(self) -> bool:
+        """Answer with the best-supported source sentences, translated, once the model's own
+        answer has been verified? See `Assistant._quoted`."""
+        if self.quote_answers == "auto":
+            return self.backend == "local"
+        return self.quote_answers in ("on", "1", "true", "yes")
 
     @property
     def should_translate(self) -> bool:

@@ -194,6 +194,13 @@ def missing_specifics(claim: str, passage: str, title: str = "", question: str =
     return missing
 
 
+def lost_numbers(text: str, rewritten: str) -> list[str]:
+    """The numbers and dates of `text` that `rewritten` (a translation of it) no longer carries,
+    in any language and format."""
+    forms = passage_forms(rewritten)
+    return [s.text for s in numbers(text) if not s.forms & forms]
+
+
 _QUANTITY = re.compile(r"\b(how (?:many|much|long|old)|what year|in which year|hoeveel|welk jaar|"
                        r"hoe (?:lang|oud)|combien|quelle année)\b", re.IGNORECASE)
 # "when" words only open a question: inside one they join clauses ("... doet wanneer AGI komt")

@@ -57,8 +57,10 @@ SHIPS_NL = "Hoeveel zeeschepen ontving de haven van Vlaardam in 2025?"
 SHIPS_FR = "Combien de navires le port de Vlaardam a-t-il reçus en 2025 ?"
 
 
-def assistant(kb, use_embeddings, model) -> Assistant:
-    settings = Settings.from_env(backend="local", data_dir=str(kb.config.data_dir), embedding="use")
+def assistant(kb, use_embeddings, model, quote: str = "off") -> Assistant:
+    """The chain's own logic; the model's answer stands unless `quote` is on."""
+    settings = Settings.from_env(backend="local", data_dir=str(kb.config.data_dir), embedding="use",
+                                 quote_answers=quote)
     return Assistant(settings, knowledge_base=kb, chat_model=model, verify_embeddings=use_embeddings)
 
 
@@ -200,6 +202,31 @@ def test_an_answer_copied_in_the_source_language_is_translated(kb, use_embedding
     direct = fake(translated)
     assert assistant(kb, use_embeddings, direct).ask(question).text.startswith("OpenAI deploys")
     assert len(direct.seen) == 1
+
+
+def test_a_verified_answer_is_replaced_by_the_best_source_sentence_in_the_askers_language(
+        kb, use_embeddings):
+    question = "How many sea ships did the port of Vlaardam receive in 2025?"
+    draft = "Vlaardam received 4,812 ships in 2025 [1]."
+    quote = "In 2025 the port of Vlaardam received 4,812 sea ships, more than ever before [1]."
+    model = fake(draft, quote)
+    answer = assistant(kb, use_embeddings, model, quote="on").ask(question)
+    assert "In 2025 ontving de haven van Vlaardam 4.812 zeeschepen" in model.seen[1][-1].content
+    assert not answer.abstained and "quoted_ms" in answer.timings
+    assert answer.text.startswith("In 2025 the port of Vlaardam received 4,812 sea ships")
+    assert [c.source_id for c in answer.citations] == ["vlaardam.txt"]
+    assert "4.812 zeeschepen" in answer.citations[0].quote
+    # the model's verdict still decides: no answer, no quote
+    silent = fake("NOT_FOUND")
+    answer = assistant(kb, use_embeddings, silent, quote="on").ask(question)
+    assert answer.abstained and len(silent.seen) == 1
+    # a quote the model cannot bring into English leaves the model's answer
+    untranslated = fake(draft, "In 2025 ontving de haven van Vlaardam 4.812 zeeschepen [1].")
+    answer = assistant(kb, use_embeddings, untranslated, quote="on").ask(question)
+    assert answer.text.startswith("Vlaardam received 4,812 ships") and "quoted_ms" not in answer.timings
+    # "auto" quotes for the local model only
+    assert Settings.from_env(backend="local").should_quote
+    assert not Settings.from_env(backend="compatible", openai_base_url="http://x").should_quote
 
 
 def test_prompt_text_drops_link_targets_and_anchors():
