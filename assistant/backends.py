@@ -86,23 +86,29 @@ class ChatBackend(Backend):
         self.excerpts = excerpts
 
     @cached_property
-    def answer_chain(self):
-        """System rules, worked examples (a small model follows an example far better than a
+    def _prefix(self) -> list:
+        """System rules and worked examples (a small model follows an example far better than a
         rule: translate quotes into the answer's language, write whole sentences, correct a false
-        premise from the sources), then the question. The rules and examples never change, so a
-        local model keeps them in its cached prompt prefix."""
+        premise from the sources). They never change and open every prompt that may follow an
+        answer, so a local model keeps them in its cached prompt prefix."""
         user = prompts.template("answer_user")
-        examples = []
+        messages: list = [("system", prompts.template("answer_system"))]
         for example in prompts.answer_examples():
-            examples += [
+            messages += [
                 HumanMessage(user.format(sources=example["sources"], question=example["question"],
                                          language_name=prompts.message(example["language"],
                                                                        "language_name"))),
                 AIMessage(example["answer"]),
             ]
-        prompt = ChatPromptTemplate.from_messages([
-            ("system", prompts.template("answer_system")), *examples, ("human", user)])
+        return messages
+
+    def _after_prefix(self, template: str):
+        prompt = ChatPromptTemplate.from_messages([*self._prefix, ("human", template)])
         return prompt | self.chat | StrOutputParser()
+
+    @cached_property
+    def answer_chain(self):
+        return self._after_prefix(prompts.template("answer_user"))
 
     @cached_property
     def condense_chain(self):
@@ -114,8 +120,7 @@ class ChatBackend(Backend):
 
     @cached_property
     def translate_answer_chain(self):
-        return (PromptTemplate.from_template(prompts.template("translate_answer")) | self.chat
-                | StrOutputParser())
+        return self._after_prefix(prompts.template("translate_answer"))
 
     def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
         yield from self.answer_chain.stream({
@@ -133,7 +138,8 @@ class ChatBackend(Backend):
         return _first_line(self.translate_chain.invoke({"question": question, "target_name": target_name}))
 
     def translate_answer(self, text: str, target_name: str) -> str:
-        return self.translate_answer_chain.invoke({"text": text, "target_name": target_name}).strip()
+        return self.translate_answer_chain.invoke({"text": text, "target_name": target_name,
+                                                   "not_found": prompts.NOT_FOUND}).strip()
 
 
 class ExtractiveBackend(Backend):

@@ -61,6 +61,8 @@ def config_of(settings, model: str, version: str, embedding: str) -> dict[str, A
         "chunking": f"{settings.chunk_tokens} tokens, overlap {settings.chunk_overlap}",
         "retrieval": f"hybrid: dense chunk + dense sentence + BM25, RRF k={settings.rrf_k}",
         "translate_queries": settings.should_translate,
+        "evidence_sentences": settings.evidence_sentences,
+        "quote_answers": settings.should_quote,
     }
 
 

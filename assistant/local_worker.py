@@ -30,7 +30,6 @@ from assistant.errors import LLMError
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 180.0
-PROMPT_CACHE_BYTES = 512 * 1024 * 1024
 
 
 def _free_port() -> int:
@@ -49,15 +48,11 @@ def _exit_text(code: int) -> str:
 
 
 def server_command(model_path: Path, threads: int, context_tokens: int) -> list[str]:
-    """`llama_cpp.server` as Kenbron runs it: greedy-friendly seed, queued requests, perf logs,
-    and a prompt-state cache in RAM: without it, any other prompt (a translation) evicts the
-    answer prompt's long fixed prefix (rules and worked examples), and the next question pays
-    for reading it again (first token +0.5 s here)."""
+    """`llama_cpp.server` as Kenbron runs it: greedy-friendly seed, queued requests, perf logs."""
     return [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
             "--n_ctx", str(context_tokens), "--n_threads", str(threads),
             "--n_threads_batch", str(threads), "--n_batch", "512", "--seed", "0",
-            "--interrupt_requests", "False", "--verbose", "True",
-            "--cache", "True", "--cache_size", str(PROMPT_CACHE_BYTES)]
+            "--interrupt_requests", "False", "--verbose", "True"]
 
 
 class LocalWorker:

@@ -194,6 +194,7 @@ def test_an_answer_copied_in_the_source_language_is_translated(kb, use_embedding
     assert foreign_sentences(copied, "en") and not foreign_sentences(translated, "en")
     assert len(model.seen) == 2 and "English" in model.seen[1][-1].content
     assert copied in model.seen[1][-1].content
+    assert model.seen[1][:-1] == model.seen[0][:-1]  # same prefix: the local model reuses it
     assert not answer.abstained and answer.citations
     assert answer.text.startswith("OpenAI deploys ChatGPT for pupils") and "translated_ms" in answer.timings
     kept = assistant(kb, use_embeddings, fake(copied, copied)).ask(question)
