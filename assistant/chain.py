@@ -283,10 +283,10 @@ class Assistant:
         """The answer translated into the asker's language by the same model, when that leaves
         fewer sentences in another language and keeps every number (a 1.5B model drops a figure
         or a model's version now and then; names may rightly change form, "KI-systemen" ~ "AI
-        systems"); otherwise (or if the model fails now) the answer
-        as written: it is verified either way, and a wrong-language sentence is better than none.
-        Quotation marks go first: the model copies anything quoted untranslated, and a translated
-        quotation is no longer verbatim. The streamed text is replaced by the verified answer."""
+        systems"); otherwise, or if the model fails now, the answer as written: it is verified
+        either way, and a wrong-language sentence is better than none. Quotation marks go first:
+        the model copies anything quoted untranslated, and a translated quotation is no longer
+        verbatim. The streamed text is replaced by the verified answer."""
         try:
             translated = self.backend.translate_answer(
                 _QUOTE_MARKS.sub("", text), prompts.message(answer.language, "language_name"))

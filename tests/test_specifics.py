@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.citations import parse_claims, verify_citations
-from assistant.specifics import missing_specifics, names, numbers
+from assistant.specifics import lost_numbers, missing_specifics, names, numbers
 from tests.conftest import CORPUS
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import Chunk, ScoredChunk
@@ -40,6 +40,16 @@ def test_the_same_specifics_in_another_language_or_format_are_found(claim, passa
 ])
 def test_a_specific_the_passage_lacks_is_reported(claim, passage, missing):
     assert missing in missing_specifics(claim, passage)
+
+
+@pytest.mark.parametrize(("text", "translation", "lost"), [
+    ("In 2025 ontving Vlaardam 4.812 schepen [1].", "In 2025 Vlaardam received 4,812 ships [1].", []),
+    ("Op 8 oktober 2025 kwamen er negen bij.", "On 2025-10-08 nine more came.", []),
+    ("Met GPT-5 zagen ze de eerste tekenen.", "With the model they saw the first signs.", ["5"]),
+    ("Ze telden 1,5 miljard gebruikers.", "They counted many users.", ["1,5"]),
+])
+def test_a_translation_that_drops_a_number_is_caught(text, translation, lost):
+    assert lost_numbers(text, translation) == lost
 
 
 def test_articles_and_sentence_openers_are_not_specifics():
