@@ -28,7 +28,7 @@ from assistant.evidence import missing_key_terms
 from assistant.extractive import extract_answer, rank_sentences
 from assistant.llm import describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
-from assistant.specifics import asks_for_number, lost_numbers, numbers
+from assistant.specifics import asks_for_number, lost_numbers, missing_specifics, numbers
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_language, detect_question_language
@@ -310,12 +310,17 @@ class Assistant:
         more often (dev set, local model, accuracy 0.48 / 0.47 against 0.68 / 0.53 extractive, tune
         / check). The model's answer still decides whether there is an answer at all: only once
         it has been verified are its words replaced, so this never turns an abstention into an
-        answer. A quote the model cannot bring into the asker's language, or that fails
-        verification, leaves the model's answer as it was."""
-        chosen = extract_answer(answer.standalone_question, answer.retrieved, self.kb)
+        answer. The model's answer also stays when it names something the quote lacks (a name
+        or number beyond the question's: the best-scored sentence is then often a neighbouring
+        one), and when the quote cannot be brought into the asker's language or fails
+        verification."""
+        question = answer.standalone_question
+        chosen = extract_answer(question, answer.retrieved, self.kb)
         if not chosen:
             return None
         text = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
+        if missing_specifics(strip_markers(answer.text), text, question=question):
+            return None
         if foreign_sentences(text, answer.language):
             text = self._in_language(answer, text, ms)
             if foreign_sentences(text, answer.language):

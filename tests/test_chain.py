@@ -225,6 +225,10 @@ def test_a_verified_answer_is_replaced_by_the_best_source_sentence_in_the_askers
     untranslated = fake(draft, "In 2025 ontving de haven van Vlaardam 4.812 zeeschepen [1].")
     answer = assistant(kb, use_embeddings, untranslated, quote="on").ask(question)
     assert answer.text.startswith("Vlaardam received 4,812 ships") and "quoted_ms" not in answer.timings
+    # a draft that names what the quote lacks stays
+    named = fake("Havenmeester Ilse Brandt meldde 4.812 zeeschepen in 2025 [1].")
+    answer = assistant(kb, use_embeddings, named, quote="on").ask(SHIPS_NL)
+    assert answer.text.startswith("Havenmeester Ilse Brandt") and len(named.seen) == 1
     # "auto" quotes for the local model only
     assert Settings.from_env(backend="local").should_quote
     assert not Settings.from_env(backend="compatible", openai_base_url="http://x").should_quote
