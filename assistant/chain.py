@@ -265,7 +265,7 @@ class Assistant:
         if _NOT_FOUND.search(text) or not text.strip():
             yield from self._abstain(answer, ms(), "model" if self.backend.calls_model else "unsupported")
             return
-        if self.backend.calls_model and foreign_sentences(text, answer.language):
+        if self.backend.calls_model:
             text = self._in_language(answer, text, ms)
         check, reason = self._verify(answer, text)
         self._apply(answer, check, ms())
@@ -282,11 +282,14 @@ class Assistant:
     def _in_language(self, answer: Answer, text: str, ms) -> str:
         """The answer translated into the asker's language by the same model, when that leaves
         fewer sentences in another language and keeps every number (a 1.5B model drops a figure
-        or a model's version now and then; names may rightly change form, "KI-systemen" ~ "AI
+        or a version number now and then; names may rightly change form, "KI-systemen" ~ "AI
         systems"); otherwise, or if the model fails now, the answer as written: it is verified
         either way, and a wrong-language sentence is better than none. Quotation marks go first:
         the model copies anything quoted untranslated, and a translated quotation is no longer
         verbatim. The streamed text is replaced by the verified answer."""
+        before = len(foreign_sentences(text, answer.language))
+        if not before:
+            return text
         try:
             translated = self.backend.translate_answer(
                 _QUOTE_MARKS.sub("", text), prompts.message(answer.language, "language_name"))
@@ -294,7 +297,6 @@ class Assistant:
             log.warning("translating the answer into %s failed: %s", answer.language, exc)
             return text
         answer.timings["translated_ms"] = ms()
-        before = len(foreign_sentences(text, answer.language))
         if translated and not _NOT_FOUND.search(translated) \
                 and len(foreign_sentences(translated, answer.language)) < before \
                 and not lost_numbers(strip_markers(text), strip_markers(translated)):
@@ -321,10 +323,9 @@ class Assistant:
         text = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
         if missing_specifics(strip_markers(answer.text), text, question=question):
             return None
+        text = self._in_language(answer, text, ms)
         if foreign_sentences(text, answer.language):
-            text = self._in_language(answer, text, ms)
-            if foreign_sentences(text, answer.language):
-                return None
+            return None
         check, reason = self._verify(answer, text)
         return None if reason else check
 

@@ -45,7 +45,7 @@ def test_a_specific_the_passage_lacks_is_reported(claim, passage, missing):
 @pytest.mark.parametrize(("text", "translation", "lost"), [
     ("In 2025 ontving Vlaardam 4.812 schepen [1].", "In 2025 Vlaardam received 4,812 ships [1].", []),
     ("Op 8 oktober 2025 kwamen er negen bij.", "On 2025-10-08 nine more came.", []),
-    ("Met GPT-5 zagen ze de eerste tekenen.", "With the model they saw the first signs.", ["5"]),
+    ("Met Orka-7 haalde de werf de eerste orders.", "With Orka the yard won its first orders.", ["7"]),
     ("Ze telden 1,5 miljard gebruikers.", "They counted many users.", ["1,5"]),
 ])
 def test_a_translation_that_drops_a_number_is_caught(text, translation, lost):
