@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from vectorstore.documents import ScoredChunk
+from vectorstore.documents import SECTION_SEPARATOR, ScoredChunk
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,8 @@ class Citation:
     """A verified `[n]` marker: which chunk, and the exact passage that supports the claim.
 
     `start`/`end` are character offsets of `quote` in the source document's text (not the
-    chunk's), so a viewer can highlight it in the whole document.
+    chunk's), so a viewer can highlight it in the whole document; `section` (its path of
+    headings) and `page` (a PDF's page label) say where a reader finds it.
     """
 
     n: int
@@ -24,11 +25,24 @@ class Citation:
     start: int
     end: int
     support: float  # similarity of the claim to the quoted passage, 0..1
+    section: str | None = None
+    page: str | None = None
+
+    @property
+    def location(self) -> str:
+        """"lshort-nl.pdf, p. 23, §2.4 Speciale karakters": the source as a reader cites it."""
+        parts = [self.source_id]
+        if self.page:
+            parts.append(f"p. {self.page}")
+        if self.section:
+            parts.append(f"§{self.section.split(SECTION_SEPARATOR)[-1]}")
+        return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """As in every JSON Kenbron writes, the document is `source`."""
         data = asdict(self)
         data["source"] = data.pop("source_id")
+        data["location"] = self.location
         return data
 
     @classmethod
@@ -36,7 +50,8 @@ class Citation:
         return cls(n=data["n"], source_id=data["source"], title=data.get("title", ""),
                    chunk_id=data["chunk_id"], quote=data.get("quote", ""),
                    start=data.get("start", 0), end=data.get("end", 0),
-                   support=data.get("support", 0.0))
+                   support=data.get("support", 0.0), section=data.get("section"),
+                   page=data.get("page"))
 
 
 @dataclass(frozen=True)

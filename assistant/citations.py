@@ -202,4 +202,5 @@ def _citation(n: int, hit: ScoredChunk, support: Support) -> Citation:
     chunk = hit.chunk
     return Citation(n=n, source_id=chunk.source_id, title=chunk.title, chunk_id=chunk.chunk_id,
                     quote=quote, start=chunk.start + start, end=chunk.start + end,
-                    support=round(score, 3))
+                    support=round(score, 3), section=chunk.section,
+                    page=chunk.page_at(chunk.start + start))

@@ -210,7 +210,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     for h in hits:
         text = " ".join(h.chunk.text.split())
-        print(f"{h.rank}. [{h.chunk.source_id}] {h.chunk.title} (score {h.score:.4f})\n"
+        where = f" — {h.chunk.location}" if h.chunk.location else ""
+        print(f"{h.rank}. [{h.chunk.source_id}] {h.chunk.title}{where} (score {h.score:.4f})\n"
               f"   {text[:300]}{'…' if len(text) > 300 else ''}")
     return 0
 
@@ -235,7 +236,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print()
         for c in answer.citations:
             quote = " ".join(c.quote.split())
-            print(f"[{c.n}] {c.title} — {c.source_id}\n    “{quote[:300]}”")
+            print(f"[{c.n}] {c.title} — {c.location}\n    “{quote[:300]}”")
     print(f"\n({answer.backend}: {answer.model}; {answer.timings.get('total_ms', 0):.0f} ms)",
           file=sys.stderr)
     return 1 if answer.error else 0

@@ -19,8 +19,10 @@ def _highlighted(document: str, start: int, end: int) -> str:
             + ("…" if hi < len(document) else ""))
 
 
-def _details(n: int, ch, label: str, body: str, cited: bool) -> str:
-    meta = " · ".join(x for x in (ch.source_id, ch.date, ch.language) if x)
+def _details(n: int, ch, label: str, body: str, cited: bool, page: str | None = None) -> str:
+    """One passage; a cited one names the page of its quote, an uncited one the pages it spans."""
+    where = f"p. {page} · {ch.section}" if page and ch.section else (f"p. {page}" if page else "")
+    meta = " · ".join(x for x in (ch.source_id, where or ch.location, ch.date, ch.language) if x)
     kind = "kb-cite kb-cited" if cited else "kb-cite kb-uncited"
     return (f"<details class='{kind}' id='source-{n}'{' open' if cited else ''}><summary><b>[{n}]</b> "
             f"{escape(ch.title)} <small>{escape(meta)}{f' · <i>{escape(label)}</i>' if label else ''}"
@@ -47,7 +49,8 @@ def sources_html(answer: Answer | None, hits: list[ScoredChunk], document_text) 
         text = document_text(c.source_id) or ""
         body = _highlighted(text, c.start, c.end) if text else f"<mark>{escape(c.quote)}</mark>"
         if hit is not None:
-            parts.append(_details(c.n, hit.chunk, message(language, "cited"), body, cited=True))
+            parts.append(_details(c.n, hit.chunk, message(language, "cited"), body, cited=True,
+                                  page=c.page))
     label = message(language, "not_cited") if answer is not None else ""
     for n, hit in enumerate(retrieved, start=1):
         if hit.chunk.chunk_id not in cited:

@@ -32,9 +32,11 @@ class _Unit:
     end: int
     tokens: int
     paragraph_start: bool
+    section_start: bool = False
 
 
-def split_units(text: str, max_tokens: int) -> list[_Unit]:
+def split_units(text: str, max_tokens: int, section_starts: frozenset[int] = frozenset()
+                ) -> list[_Unit]:
     """Sentences of `text` as spans; lines count as sentences (lists, headings, datelines)."""
     units: list[_Unit] = []
     for para_start, para_end in _paragraphs(text):
@@ -42,7 +44,7 @@ def split_units(text: str, max_tokens: int) -> list[_Unit]:
         for line_start, line_end in _lines(text, para_start, para_end):
             for s, e in _sentences(text, line_start, line_end):
                 for ps, pe, tokens in _fit(text, s, e, max_tokens):
-                    units.append(_Unit(ps, pe, tokens, first))
+                    units.append(_Unit(ps, pe, tokens, first, first and para_start in section_starts))
                     first = False
     return units
 
@@ -126,18 +128,27 @@ def chunk_spans(
     text: str,
     max_tokens: int = DEFAULT_CHUNK_TOKENS,
     overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+    section_starts: frozenset[int] = frozenset(),
 ) -> list[tuple[int, int]]:
-    """Spans of the chunks of `text`, in order."""
+    """Spans of the chunks of `text`, in order.
+
+    A chunk ends before a heading in `section_starts` once it holds a quarter of `max_tokens`,
+    and the next one starts at the heading without overlap: a chunk then belongs to one section,
+    and its section path says where every sentence of it is. (Smaller sections are joined with
+    the next, since a chunk of a heading and one line retrieves poorly.)
+    """
     if max_tokens < 16:
         raise ValueError("chunk size must be at least 16 tokens")
     overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
-    units = split_units(text, max_tokens)
+    units = split_units(text, max_tokens, section_starts)
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(units):
         j, used = i, 0
         while j < len(units) and (j == i or used + units[j].tokens <= max_tokens):
-            # end early at a paragraph break once the chunk is reasonably full
+            # end early at a section, or at a paragraph break once the chunk is reasonably full
+            if j > i and units[j].section_start and used >= max_tokens * 0.25:
+                break
             if j > i and units[j].paragraph_start and used >= max_tokens * 0.6:
                 break
             used += units[j].tokens
@@ -145,6 +156,9 @@ def chunk_spans(
         spans.append((units[i].start, units[j - 1].end))
         if j >= len(units):
             break
+        if units[j].section_start:
+            i = j
+            continue
         # next chunk starts with the trailing sentences of this one that fit in the overlap
         k, back = j, 0
         while k - 1 > i and back + units[k - 1].tokens <= overlap_tokens:
@@ -160,7 +174,9 @@ def chunk_document(
     overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
 ) -> list[Chunk]:
     chunks = []
-    for position, (start, end) in enumerate(chunk_spans(doc.text, max_tokens, overlap_tokens)):
+    section_starts = frozenset(h.start for h in doc.headings)
+    spans = chunk_spans(doc.text, max_tokens, overlap_tokens, section_starts)
+    for position, (start, end) in enumerate(spans):
         chunks.append(
             Chunk(
                 chunk_id=make_chunk_id(doc.source_id, doc.doc_hash, position),
@@ -173,6 +189,8 @@ def chunk_document(
                 language=doc.language,
                 doc_hash=doc.doc_hash,
                 date=doc.date,
+                section=doc.section_at(start),
+                pages=doc.pages_in(start, end),
             )
         )
     return chunks

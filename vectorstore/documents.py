@@ -2,13 +2,33 @@
 
 A `SourceDocument` is what a loader makes of one file; a `Chunk` is a span of it that is embedded,
 indexed and cited. Chunks keep their character offsets into the document's text so that a citation
-can point at (and the UI highlight) the exact passage.
+can point at (and the UI highlight) the exact passage, and their place in the document's structure
+(section path, pages) so that a citation can say where the passage is.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+SECTION_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading of the document: where its section starts in the text, and its depth (1 = top)."""
+
+    start: int
+    level: int
+    title: str
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """Where a printed page starts in the document's text, with the page's label ("23", "iv")."""
+
+    start: int
+    label: str
 
 
 @dataclass(frozen=True)
@@ -22,6 +42,31 @@ class SourceDocument:
     date: str | None = None
     description: str | None = None
     path: str | None = None
+    headings: tuple[Heading, ...] = ()
+    pages: tuple[PageStart, ...] = ()
+
+    def section_at(self, offset: int) -> str | None:
+        """The section path at a character offset ("2 Typesetting › 2.4 Special characters")."""
+        path: list[Heading] = []
+        for heading in self.headings:
+            if heading.start > offset:
+                break
+            while path and path[-1].level >= heading.level:
+                path.pop()
+            path.append(heading)
+        return SECTION_SEPARATOR.join(h.title for h in path) or None
+
+    def pages_in(self, start: int, end: int) -> tuple[PageStart, ...]:
+        """The pages a span touches, the first one with `start` as its offset."""
+        touched: list[PageStart] = []
+        for page in self.pages:
+            if page.start <= start:
+                touched = [PageStart(start, page.label)]
+            elif page.start < end:
+                touched.append(page)
+            else:
+                break
+        return tuple(touched)
 
 
 @dataclass(frozen=True)
@@ -36,10 +81,35 @@ class Chunk:
     language: str
     doc_hash: str
     date: str | None = None
+    section: str | None = None
+    # the pages the chunk touches, the first one starting at `start` (document offsets)
+    pages: tuple[PageStart, ...] = ()
+
+    def page_at(self, offset: int) -> str | None:
+        """The label of the page a document offset inside this chunk lies on."""
+        label = None
+        for page in self.pages:
+            if page.start > offset:
+                break
+            label = page.label
+        return label
+
+    @property
+    def location(self) -> str:
+        """Where the chunk is, as a reader would cite it: "p. 23–24 · §2.4 Special characters"."""
+        labels = [p.label for p in self.pages]
+        parts = []
+        if labels:
+            parts.append(f"p. {labels[0]}" + (f"–{labels[-1]}" if len(labels) > 1 else ""))
+        if self.section:
+            parts.append(self.section)
+        return " · ".join(parts)
 
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for Chroma (which accepts only scalar values and no None)."""
-        meta = {k: v for k, v in asdict(self).items() if k not in ("text", "chunk_id")}
+        meta = {k: v for k, v in asdict(self).items() if k not in ("text", "chunk_id", "pages")}
+        if self.pages:
+            meta["pages"] = ";".join(f"{p.start}:{p.label}" for p in self.pages)
         return {k: v for k, v in meta.items() if v is not None}
 
     @classmethod
@@ -55,7 +125,19 @@ class Chunk:
             language=str(meta.get("language", "")),
             doc_hash=str(meta.get("doc_hash", "")),
             date=meta.get("date"),
+            section=meta.get("section"),
+            pages=_parse_pages(meta.get("pages")),
         )
+
+
+def _parse_pages(value: object) -> tuple[PageStart, ...]:
+    if not value:
+        return ()
+    pages = []
+    for item in str(value).split(";"):
+        start, _, label = item.partition(":")
+        pages.append(PageStart(int(start), label))
+    return tuple(pages)
 
 
 @dataclass
@@ -80,6 +162,8 @@ class ScoredChunk:
             "score": round(self.score, 6),
             "language": c.language,
             "date": c.date,
+            "section": c.section,
+            "page": c.page_at(c.start),
             "start": c.start,
             "end": c.end,
             "ranks": self.ranks,

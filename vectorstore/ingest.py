@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectorstore.chunking import chunk_document, sentence_spans
-from vectorstore.documents import Chunk, SourceDocument
+from vectorstore.documents import SECTION_SEPARATOR, Chunk, SourceDocument
 from vectorstore.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
 from vectorstore.store import ChunkStore, DocumentRecord
 
@@ -221,5 +221,15 @@ def chunk_sentences(chunk: Chunk, min_words: int = 3) -> list[str]:
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """What is embedded for a chunk: its title gives a passage the context its document has."""
-    return f"{chunk.title}\n{chunk.text}"
+    """What is embedded for a chunk: its document's title and its section path give a passage
+    the context a reader has (a manual's paragraph rarely names the tool its section is about)."""
+    return f"{context_line(chunk)}\n{chunk.text}"
+
+
+def context_line(chunk: Chunk) -> str:
+    """Title and section path, without the title twice when the top heading repeats it."""
+    if not chunk.section or chunk.section == chunk.title:
+        return chunk.title
+    if chunk.section.startswith(chunk.title):
+        return chunk.section
+    return f"{chunk.title}{SECTION_SEPARATOR}{chunk.section}"

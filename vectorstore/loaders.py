@@ -1,4 +1,6 @@
-"""Turn files into `SourceDocument`s: text, title, date, language and a content hash.
+"""Turn files into `SourceDocument`s: text with its headings and pages, title, date, language and
+a content hash. Each format's reading lives in its own module (`html_text`, `pdf_text`,
+`markdown_text`); this one picks the parser, checks the file and fills in what every format needs.
 
 Every failure is a `RejectedFile` whose message names the file and says what is wrong, so one bad
 file never stops the others of an ingest run.
@@ -15,15 +17,17 @@ from pathlib import Path
 import yaml
 
 from vectorstore.documents import SourceDocument
+from vectorstore.html_text import parse_html
 from vectorstore.language import detect_language
+from vectorstore.markdown_text import parse_markdown
+from vectorstore.pdf_text import NoTextLayer, parse_pdf
+from vectorstore.structured_text import ParsedText, TextBuilder
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 _ISO_DATE = re.compile(r"\b((?:19|20)\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
-_HEADING_ATTRS = re.compile(r"\s*\{#[^}]*\}\s*$")
 _HEX_LIKE = re.compile(r"^[\W_]*[0-9a-f_\-]{8,}[\W_]*$", re.I)
 _LEADING_DATE = re.compile(
     r"^\s*(?:date|datum|le)?\s*[:•·\-–]?\s*(?:19|20)\d{2}-\d{2}-\d{2}\s*[•·\-–|]?\s*", re.I
@@ -75,27 +79,30 @@ def load_bytes(name: str, data: bytes, path: str | None = None) -> SourceDocumen
     if parser is None:
         raise RejectedFile(name, f"unsupported file type '{suffix}'")
     try:
-        text, meta = parser(data)
+        parsed = parser(data)
     except RejectedFile as exc:
         raise RejectedFile(name, exc.reason) from exc
+    except NoTextLayer as exc:
+        raise RejectedFile(name, "PDF has no text layer (scanned images?); OCR is not supported, "
+                                 "export it as text") from exc
     except Exception as exc:  # a corrupt file of a supported type: say which and why
         kind = suffix.lstrip(".").upper()
         raise RejectedFile(name, f"could not read {kind} file, it looks corrupt ({exc})") from exc
-    text = _clean_text(text)
+    text = parsed.text
     if not text.strip():
         raise RejectedFile(name, "no text found in the file")
-    title = _pick_title(meta.get("title"), text, name)
-    date = _normalise_date(meta.get("date")) or _find_date(text)
     return SourceDocument(
         source_id=name,
-        title=title,
+        title=_pick_title(parsed.title, text, name),
         text=text,
         language=detect_language(text),
         doc_hash=text_hash(text),
         format=suffix.lstrip("."),
-        date=date,
-        description=_as_text(meta.get("description")),
+        date=_normalise_date(parsed.date) or _find_date(text),
+        description=_as_text(parsed.description),
         path=path,
+        headings=parsed.headings,
+        pages=parsed.pages,
     )
 
 
@@ -103,45 +110,50 @@ def load_bytes(name: str, data: bytes, path: str | None = None) -> SourceDocumen
 
 
 def decode_text(data: bytes) -> str:
-    """Decode bytes as text; binary content is refused rather than turned into mojibake."""
+    """Decode bytes as text; binary content is refused rather than turned into mojibake.
+    Line ends become `\n` and control characters that never belong to prose are dropped."""
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise RejectedFile("", "binary content, not a text file")
+    text = None
     for encoding in ("utf-8-sig", "utf-16"):
         if encoding == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
             continue
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
+            break
         except UnicodeDecodeError:
             pass
-    from charset_normalizer import from_bytes
+    if text is None:
+        from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None or best.chaos > 0.2:
-        raise RejectedFile("", "not valid UTF-8 and no other text encoding fits; binary?")
-    return str(best)
-
-
-def _clean_text(text: str) -> str:
+        best = from_bytes(data).best()
+        if best is None or best.chaos > 0.2:
+            raise RejectedFile("", "not valid UTF-8 and no other text encoding fits; binary?")
+        text = str(best)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # control characters other than tab/newline come from broken extractions, never from prose
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
 
 
-# --- parsers: bytes -> (text, metadata) -----------------------------------------------------
+# --- parsers: bytes -> ParsedText -----------------------------------------------------------
 
 
-def _parse_txt(data: bytes) -> tuple[str, dict]:
-    """Plain text; YAML front matter is honoured too, since notes are often saved as .txt."""
-    return _split_front_matter(decode_text(data))
-
-
-def _parse_markdown(data: bytes) -> tuple[str, dict]:
+def _parse_txt(data: bytes) -> ParsedText:
+    """Plain text as written (its line breaks may be meant); YAML front matter is honoured too,
+    since notes are often saved as .txt."""
     text, meta = _split_front_matter(decode_text(data))
-    if not meta.get("title"):
-        heading = _MD_HEADING.search(text)
-        if heading:
-            meta["title"] = _HEADING_ATTRS.sub("", heading.group(1))
-    return text, meta
+    return _with_meta(ParsedText(text=text), meta)
+
+
+def _parse_markdown(data: bytes) -> ParsedText:
+    text, meta = _split_front_matter(decode_text(data))
+    return _with_meta(parse_markdown(text), meta)
+
+
+def _with_meta(parsed: ParsedText, meta: dict) -> ParsedText:
+    parsed.title = _as_text(meta.get("title")) or parsed.title
+    parsed.date = meta.get("date") or parsed.date
+    parsed.description = _as_text(meta.get("description")) or parsed.description
+    return parsed
 
 
 def _split_front_matter(text: str) -> tuple[str, dict]:
@@ -158,89 +170,51 @@ def _split_front_matter(text: str) -> tuple[str, dict]:
     return text, meta
 
 
-def _parse_pdf(data: bytes) -> tuple[str, dict]:
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
-        try:
-            reader.decrypt("")
-        except Exception as exc:
-            raise RejectedFile("", "PDF is password-protected") from exc
-    pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    text = "\n\n".join(p for p in pages if p)
-    if not text.strip():
-        raise RejectedFile(
-            "", "PDF has no text layer (scanned images?); OCR is not supported, export it as text"
-        )
-    meta = {}
-    info = reader.metadata
-    if info is not None and info.title:
-        meta["title"] = str(info.title)
-    return text, meta
+def _parse_html(data: bytes) -> ParsedText:
+    return parse_html(decode_text(data))
 
 
-def _parse_html(data: bytes) -> tuple[str, dict]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(decode_text(data), "html.parser")
-    meta: dict = {}
-    h1 = soup.find("h1")
-    if soup.title and soup.title.get_text(strip=True):
-        meta["title"] = soup.title.get_text(" ", strip=True)
-    elif h1:
-        meta["title"] = h1.get_text(" ", strip=True)
-    for name in ("date", "article:published_time", "dc.date"):
-        tag = soup.find("meta", attrs={"name": name}) or soup.find(
-            "meta", attrs={"property": name}
-        )
-        if tag and tag.get("content"):
-            meta["date"] = tag["content"]
-            break
-    for tag in soup(["script", "style", "noscript", "template", "svg", "nav", "footer", "aside"]):
-        tag.decompose()
-    root = soup.find("article") or soup.find("main") or soup.body or soup
-    blocks = []
-    for line in root.get_text("\n").split("\n"):
-        line = " ".join(line.split())
-        if line:
-            blocks.append(line)
-    return "\n\n".join(blocks), meta
-
-
-def _parse_docx(data: bytes) -> tuple[str, dict]:
+def _parse_docx(data: bytes) -> ParsedText:
     import docx
+    from docx.table import Table
 
     document = docx.Document(io.BytesIO(data))
-    meta: dict = {}
-    paragraphs = []
-    for para in document.paragraphs:
-        text = para.text.strip()
+    builder = TextBuilder()
+    title = None
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            rows = [" | ".join(c.text.strip() for c in row.cells if c.text.strip())
+                    for row in item.rows]
+            builder.lines("\n".join(rows))
+            continue
+        text = item.text.strip()
+        style = (item.style.name if item.style is not None else "").lower()
         if not text:
             continue
-        if "title" not in meta and para.style is not None and (
-            para.style.name.lower().startswith(("title", "heading"))
-        ):
-            meta["title"] = text
-        paragraphs.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [c.text.strip() for c in row.cells if c.text.strip()]
-            if cells:
-                paragraphs.append(" | ".join(cells))
+        level = _DOCX_HEADING.match(style)
+        if style == "title":
+            title = title or text
+            builder.heading(1, text)
+        elif level:
+            builder.heading(int(level.group(1) or 1), text)
+        elif style.startswith("list") or item._p.pPr is not None and item._p.pPr.numPr is not None:
+            builder.block(f"- {text}")
+        else:
+            builder.block(text)
     props = document.core_properties
-    if props.title:
-        meta["title"] = props.title
-    if props.created:
-        meta["date"] = props.created.date().isoformat()
-    return "\n\n".join(paragraphs), meta
+    first_heading = builder.headings[0].title if builder.headings else None
+    parsed = builder.build(title=props.title or title or first_heading)
+    parsed.date = props.created.date().isoformat() if props.created else None
+    return parsed
 
 
-_PARSERS: dict[str, Callable[[bytes], tuple[str, dict]]] = {
+_DOCX_HEADING = re.compile(r"^heading\s*(\d)?")
+
+_PARSERS: dict[str, Callable[[bytes], ParsedText]] = {
     ".txt": _parse_txt,
     ".md": _parse_markdown,
     ".markdown": _parse_markdown,
-    ".pdf": _parse_pdf,
+    ".pdf": parse_pdf,
     ".html": _parse_html,
     ".htm": _parse_html,
     ".docx": _parse_docx,
@@ -265,7 +239,8 @@ def _is_good_title(candidate: str | None) -> bool:
 
 def _shorten(line: str) -> str:
     """First sentence of a line, cut at a word boundary so a run-on paragraph reads as a title."""
-    sentence = re.split(r"(?<=[.!?])\s+", line, maxsplit=1)[0]
+    # a section number ("3.12. Cloning") is not the end of a sentence
+    sentence = re.split(r"(?<=[^\d\s][.!?])\s+|(?<=[!?])\s+", line, maxsplit=1)[0]
     if len(sentence) <= _TITLE_MAX:
         return sentence.rstrip(".")
     cut = sentence[:_TITLE_MAX].rsplit(" ", 1)[0]

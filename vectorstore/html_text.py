@@ -1,0 +1,169 @@
+"""HTML to text as a reader sees the page: the main content in blocks, with its headings.
+
+Why a walk of our own over BeautifulSoup's tree rather than `get_text()`: inline elements
+(`<code>`, `<em>`, `<a>`, keycaps, menu names) belong to the sentence around them, so their text
+is joined as written — `<b>Shift</b>+<b>E</b>` reads `Shift+E` — while block elements are
+paragraphs; splitting at every element cut commands and menu paths out of their sentences.
+Page furniture (navigation, headers, footers, breadcrumbs, tables of contents, previous/next
+links) is dropped by element, role and class name, so nothing here depends on one site.
+Measured against trafilatura on the realdocs HTML pages: see README, "Reading documents".
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+from vectorstore.structured_text import ParsedText, TextBuilder, collapse
+
+_DROP_TAGS = {"script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside",
+              "head", "form", "button", "select", "iframe", "object", "canvas", "map"}
+_DROP_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar"}
+# class or id words of page furniture in common site generators (DocBook, Sphinx, MkDocs, WordPress)
+_DROP_NAMES = re.compile(
+    r"(?:^|[-_ ])(nav|navbar|navheader|navfooter|navigation|breadcrumbs?|toc|sidebar|"
+    r"sphinxsidebar|related|skip|pagination|pager|footer|header|masthead|menu|cookie|"
+    r"share|social|advert|ads)(?:$|[-_ ])", re.I)
+_BLOCK_TAGS = {"address", "article", "blockquote", "body", "caption", "center", "dd", "details",
+               "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "hgroup", "hr",
+               "html", "legend", "li", "main", "ol", "p", "section", "summary", "ul"}
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+
+
+def parse_html(markup: str) -> ParsedText:
+    soup = BeautifulSoup(markup, "html.parser")
+    title_tag = soup.title.get_text(" ", strip=True) if soup.title else None
+    date = _meta_date(soup)
+    description = _meta(soup, "description")
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    for tag in soup.find_all(_is_furniture):
+        tag.decompose()
+    root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.find("article") \
+        or soup.body or soup
+    walker = _Walker()
+    walker.walk(root)
+    walker.flush()
+    first_heading = walker.builder.headings[0].title if walker.builder.headings else None
+    return walker.builder.build(title=first_heading or title_tag, date=date, description=description)
+
+
+def _is_furniture(tag: Tag) -> bool:
+    if tag.name in _DROP_TAGS or (tag.get("role") or "") in _DROP_ROLES:
+        return True
+    if tag.name in ("html", "body", "main", "article"):
+        return False
+    if tag.get("hidden") is not None or tag.get("aria-hidden") == "true":
+        return True
+    names = " ".join(tag.get("class") or []) + " " + str(tag.get("id") or "")
+    return bool(_DROP_NAMES.search(names))
+
+
+def _meta(soup: BeautifulSoup, name: str) -> str | None:
+    tag = soup.find("meta", attrs={"name": name}) or soup.find("meta", attrs={"property": name})
+    return str(tag["content"]) if tag and tag.get("content") else None
+
+
+def _meta_date(soup: BeautifulSoup) -> str | None:
+    for name in ("date", "article:published_time", "dc.date", "DC.date"):
+        value = _meta(soup, name)
+        if value:
+            return value
+    return None
+
+
+class _Walker:
+    """Depth-first walk; inline text gathers in `inline` until a block boundary flushes it.
+
+    A definition term (`<dt>`) is held back and put before its definition's first paragraph
+    ("Flow: at 0 …"), since the definition alone often does not name what it defines.
+    """
+
+    def __init__(self) -> None:
+        self.builder = TextBuilder()
+        self.inline: list[str] = []
+        self.term: str | None = None
+        self.list_depth = 0
+
+    def flush(self) -> None:
+        text = collapse("".join(self.inline))
+        self.inline = []
+        if not text:
+            return
+        if self.term:
+            text = f"{self.term}: {text}" if self.term[-1] not in ":.?!" else f"{self.term} {text}"
+            self.term = None
+        self.builder.block(text)
+
+    def walk(self, node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if not isinstance(child, Comment):
+                    self.inline.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            self.element(child)
+
+    def element(self, tag: Tag) -> None:
+        name = tag.name
+        if name in _HEADINGS:
+            self.flush()
+            self._flush_term()
+            self.builder.heading(_HEADINGS[name], _inline_text(tag))
+        elif name == "pre":
+            self.flush()
+            self._flush_term()
+            self.builder.lines(tag.get_text())
+        elif name == "table":
+            self.flush()
+            self._table(tag)
+        elif name == "br":
+            self.inline.append("\n")
+        elif name == "img":
+            return  # alternative texts repeat captions; a reader of the text does not see them
+        elif name == "dt":
+            self.flush()
+            self._flush_term()
+            self.term = _inline_text(tag) or None
+        elif name == "li":
+            self.flush()
+            self.inline.append("- ")
+            self.walk(tag)
+            self.flush()
+        elif name in _BLOCK_TAGS:
+            self.flush()
+            self.walk(tag)
+            self.flush()
+        else:
+            self.walk(tag)
+
+    def _flush_term(self) -> None:
+        if self.term:
+            self.builder.block(self.term)
+            self.term = None
+
+    def _table(self, table: Tag) -> None:
+        """Data tables row by row ("cell | cell"); a table used for layout (a cell holding
+        paragraphs or lists) is walked like any other block content."""
+        if table.find(["p", "div", "ul", "ol", "dl", "pre", "table"]):
+            self.walk(table)
+            self.flush()
+            return
+        rows = []
+        for row in table.find_all("tr"):
+            cells = [_inline_text(cell) for cell in row.find_all(["th", "td"])]
+            cells = [c for c in cells if c]
+            if cells:
+                rows.append(" | ".join(cells))
+        caption = table.find("caption")
+        if caption is not None and _inline_text(caption):
+            self.builder.block(_inline_text(caption))
+        if rows:
+            self.builder.lines("\n".join(rows))
+
+
+def _inline_text(tag: Tag) -> str:
+    """An element's text joined as written, whitespace collapsed."""
+    return collapse("".join(s for s in tag.strings if not isinstance(s, Comment)))
