@@ -30,13 +30,12 @@ from vectorstore.structured_text import ParsedText, TextBuilder, collapse
 
 _SOFT_HYPHEN = "\ufffe"  # PDFium's mark of a hyphen it found at a line end
 _SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302"}
-_LOOSE_ACCENT = re.compile("([\u00a8\u00b4\u02c6])(\u0131|[^\\W\\d_])")
-_COMBINING_AFTER_DOTLESS = re.compile("\u0131([\u0300-\u036f])")
 _NUMBER = r"(?:\d{1,4}|[ivxlcdm]{1,7})"
 _PAGE_NUMBER_ONLY = re.compile(rf"^[-–— ]*{_NUMBER}[-–— ]*$", re.I)
 _NUMBER_AT_END = re.compile(rf"(?:^{_NUMBER}\s|\s{_NUMBER}$)", re.I)
 _BULLET = re.compile(r"^(?:[–•·▪◦*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
 _SENTENCE_END = re.compile(r"[.!?:;…]['\")\]»”’]*$")
+_MONO_FONT = re.compile(r"mono|courier|cmtt|typewriter|consol|menlo|code|\btt", re.I)
 _LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d+|[ivxlc]+)\s*$", re.I)
 _SECTION_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+\S")
 
@@ -46,10 +45,11 @@ class _Line:
     text: str
     x0: float
     x1: float
-    top: float  # distance from the top of the page (grows downwards)
-    last_top: float  # the same for its last character (a line PDFium joined at a hyphen spans two)
+    top: float  # its first character's baseline, from the top of the page (grows downwards)
+    last_top: float  # the same for its last character
     size: float
     page: int
+    code: bool = False  # set in a fixed-pitch font from its first to its last character
 
 
 def parse_pdf(data: bytes) -> ParsedText:
@@ -73,9 +73,10 @@ def parse_pdf(data: bytes) -> ParsedText:
     body = _body_size([line for page in pages for line in page])
     _drop_furniture(pages, body)
     builder = TextBuilder()
+    assembler = _Assembler(builder, labels)
     for index, lines in enumerate(pages):
-        builder.page(labels[index])
-        _add_page(builder, lines, body, outline.get(index, []))
+        assembler.page(_segments(lines, body, outline.get(index, [])), body)
+    assembler.finish()
     title = collapse(meta.get("Title") or "") or _title_lines(pages[:2], body)
     return builder.build(title=title, date=_pdf_date(meta.get("CreationDate")))
 
@@ -113,42 +114,109 @@ def _outline(pdf) -> dict[int, list[tuple[int, str]]]:
 
 
 def _page_lines(pdf, index: int) -> list[_Line]:
+    """The page's printed lines, from its characters' boxes: a line ends where PDFium says so or
+    where the next character sits lower on the page and back to the left — PDFium's own line
+    breaks are missing between some lines of the same paragraph."""
+    import ctypes
+
     import pypdfium2.raw as raw
 
     page = pdf[index]
     textpage = page.get_textpage()
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     try:
         height = page.get_height()
         text = textpage.get_text_range()
         lines: list[_Line] = []
-        pos = 0
-        for raw_line in re.split(r"\r\n|\n|\r", text):
-            start, end = pos, pos + len(raw_line)
-            pos = end + (2 if text[end : end + 2] == "\r\n" else 1)
-            stripped = raw_line.strip()
-            if not stripped:
+        current: list[int] = []  # indices of the current line's characters
+        boxes: dict[int, tuple[float, float, float, float]] = {}
+
+        def close() -> None:
+            inked = [i for i in current if not text[i].isspace()]
+            if inked:
+                line = _make_line(textpage, text, current, inked, boxes, height, index)
+                if not _LEADER.search(line.text):  # a table-of-contents entry: headings say it
+                    lines.append(line)
+            current.clear()
+
+        for i, char in enumerate(text):
+            if char in "\r\n":
+                close()
                 continue
-            first = start + (len(raw_line) - len(raw_line.lstrip()))
-            last = start + len(raw_line.rstrip()) - 1
-            left, _, _, top = textpage.get_charbox(first)
-            _, _, right, last_top = textpage.get_charbox(last)
-            if _LEADER.search(stripped):
-                continue  # a table-of-contents line: the headings are in the text already
-            size = raw.FPDFText_GetFontSize(textpage.raw, first)
-            lines.append(_Line(_repair_accents(stripped), left, right, height - top,
-                               height - last_top, size, index))
+            if not char.isspace():
+                raw.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top)
+                box = (left.value, right.value, bottom.value, top.value)
+                boxes[i] = box
+                previous = next((boxes[j] for j in reversed(current) if j in boxes), None)
+                if previous is not None and _new_line(previous, box):
+                    close()
+            current.append(i)
+        close()
         return _reading_order(lines, page.get_width())
     finally:
         textpage.close()
         page.close()
 
 
-def _repair_accents(text: str) -> str:
-    text = _LOOSE_ACCENT.sub(
-        lambda m: ("i" if m.group(2) == "\u0131" else m.group(2)) + _SPACING_ACCENTS[m.group(1)],
-        text)
-    text = _COMBINING_AFTER_DOTLESS.sub(lambda m: "i" + m.group(1), text)
-    return unicodedata.normalize("NFC", text)
+def _new_line(previous: tuple[float, float, float, float], box: tuple[float, float, float, float]
+              ) -> bool:
+    """The character is below the previous one by more than half a line and not to its right."""
+    line_height = max(previous[3] - previous[2], box[3] - box[2], 1.0)
+    return previous[2] - box[3] > -0.5 * line_height and box[0] < previous[1] - line_height \
+        and previous[2] - box[2] > 0.5 * line_height
+
+
+def _make_line(textpage, text: str, indices: list[int], inked: list[int],
+               boxes: dict[int, tuple[float, float, float, float]], height: float, page: int
+               ) -> _Line:
+    import pypdfium2.raw as raw
+
+    first, last = inked[0], inked[-1]
+    size = raw.FPDFText_GetFontSize(textpage.raw, first)
+    code = _fixed_pitch(textpage, first) and _fixed_pitch(textpage, last)
+    return _Line(_compose_accents(text, indices, boxes), min(boxes[i][0] for i in inked),
+                 max(boxes[i][1] for i in inked), height - _baseline(textpage, first),
+                 height - _baseline(textpage, last), size, page, code)
+
+
+def _compose_accents(text: str, indices: list[int],
+                     boxes: dict[int, tuple[float, float, float, float]]) -> str:
+    """The line's text with each loose accent put on the letter it is printed above (old TeX
+    fonts draw "ë" as "e" plus a separate "¨", which PDFium may list anywhere in the line)."""
+    chars = {i: text[i] for i in indices}
+    letters = [i for i in indices if i in boxes and text[i].isalpha()]
+    for i in indices:
+        mark = _SPACING_ACCENTS.get(text[i])
+        if mark is None or i not in boxes:
+            continue
+        centre = (boxes[i][0] + boxes[i][1]) / 2
+        base = next((j for j in letters if boxes[j][0] <= centre <= boxes[j][1]), None)
+        if base is not None:
+            chars[base] = ("i" if chars[base] == "\u0131" else chars[base]) + mark
+            chars[i] = ""
+    line = "".join(chars[i] for i in indices).strip()
+    return unicodedata.normalize("NFC", " ".join(line.split(" ")))
+
+
+def _baseline(textpage, index: int) -> float:
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    x, y = ctypes.c_double(), ctypes.c_double()
+    raw.FPDFText_GetCharOrigin(textpage.raw, index, x, y)
+    return y.value
+
+
+def _fixed_pitch(textpage, index: int) -> bool:
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    name = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    raw.FPDFText_GetFontInfo(textpage.raw, index, name, 128, ctypes.byref(flags))
+    return bool(flags.value & 1) or bool(_MONO_FONT.search(name.value.decode("latin-1")))
 
 
 def _reading_order(lines: list[_Line], width: float) -> list[_Line]:
@@ -217,36 +285,95 @@ def _gap_after(lines: list[_Line], i: int) -> float:
     return (lines[i + 1].top - lines[i].last_top) / usual if usual else 0.0
 
 
-def _add_page(builder: TextBuilder, lines: list[_Line], body: float,
-              outline: list[tuple[int, str]]) -> None:
+@dataclass
+class _Segment:
+    """A run of lines read as one unit: a paragraph, a code block or a heading."""
+
+    kind: str  # "text", "code" or "heading"
+    lines: list[_Line]
+    level: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """A paragraph whose last line does not end a sentence: it may go on on the next page."""
+        return self.kind == "text" and not _SENTENCE_END.search(self.lines[-1].text)
+
+
+def _segments(lines: list[_Line], body: float, outline: list[tuple[int, str]]) -> list[_Segment]:
+    """One page's lines grouped into paragraphs, code blocks and headings."""
     if not lines:
-        return
+        return []
     steps = [b.top - a.last_top for a, b in zip(lines, lines[1:], strict=False)
              if b.top - a.last_top > 0]
     spacing = statistics.median(steps) if steps else body * 1.2
-    body_lines = [ln for ln in lines if abs(ln.size - body) < 0.6]
-    margin = min((ln.x0 for ln in body_lines), default=min(ln.x0 for ln in lines))
-    right = max((ln.x1 for ln in body_lines), default=max(ln.x1 for ln in lines))
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            builder.block(_join_lines(paragraph))
-            paragraph.clear()
-
-    previous: _Line | None = None
+    body_lines = [ln for ln in lines if abs(ln.size - body) < 0.6] or lines
+    margin = min(ln.x0 for ln in body_lines)
+    right = max(ln.x1 for ln in body_lines)
+    segments: list[_Segment] = []
     for line in lines:
         level = _heading_level(line, body, outline)
+        last = segments[-1] if segments else None
         if level:
-            flush()
-            builder.heading(level, line.text.replace(_SOFT_HYPHEN, "-"))
-            previous = None
-            continue
-        if previous is not None and _starts_paragraph(previous, line, spacing, margin, right):
-            flush()
-        paragraph.append(line.text)
-        previous = line
-    flush()
+            segments.append(_Segment("heading", [line], level))
+        elif line.code:  # code keeps its lines: each is a statement, not part of a sentence
+            if last is not None and last.kind == "code":
+                last.lines.append(line)
+            else:
+                segments.append(_Segment("code", [line]))
+        elif last is not None and last.kind == "text" and not _starts_paragraph(
+                last.lines[-1], line, last.lines[0], spacing, margin, right):
+            last.lines.append(line)
+        else:
+            segments.append(_Segment("text", [line]))
+    return segments
+
+
+class _Assembler:
+    """Writes the pages' segments into the builder; a paragraph left open at the foot of a page
+    (footnotes below it do not count) is held and joined with the next page's first paragraph
+    when that one starts in lower case, so a sentence printed across a page break is one."""
+
+    def __init__(self, builder: TextBuilder, labels: list[str]) -> None:
+        self.builder, self.labels = builder, labels
+        self.held: _Segment | None = None
+
+    def page(self, segments: list[_Segment], body: float) -> None:
+        if self.held is not None:
+            first = segments[0] if segments else None
+            if first is not None and first.kind == "text" and first.lines[0].text[:1].islower():
+                first.lines[:0] = self.held.lines
+            else:
+                self._write(self.held)
+            self.held = None
+        texts = [i for i, s in enumerate(segments) if s.kind == "text" and _is_body(s, body)]
+        last_body = texts[-1] if texts else None
+        for i, segment in enumerate(segments):
+            if i == last_body and segment.is_open and all(
+                    s.kind == "text" and not _is_body(s, body) for s in segments[i + 1 :]):
+                self.held = segment
+            else:
+                self._write(segment)
+
+    def finish(self) -> None:
+        if self.held is not None:
+            self._write(self.held)
+            self.held = None
+
+    def _write(self, segment: _Segment) -> None:
+        label = self.labels[segment.lines[0].page]
+        if segment.kind == "heading":
+            self.builder.heading(segment.level, segment.lines[0].text.replace(_SOFT_HYPHEN, "-"),
+                                 page=label)
+        elif segment.kind == "code":
+            self.builder.lines("\n".join(ln.text for ln in segment.lines), page=label)
+        else:
+            text, marks = _join_lines(segment.lines)
+            self.builder.block(text, page=label,
+                               page_marks=[(offset, self.labels[page]) for offset, page in marks])
+
+
+def _is_body(segment: _Segment, body: float) -> bool:
+    return abs(segment.lines[0].size - body) < 0.6
 
 
 def _heading_level(line: _Line, body: float, outline: list[tuple[int, str]]) -> int:
@@ -267,8 +394,8 @@ def _title_key(text: str) -> str:
     return re.sub(r"\W+", "", unicodedata.normalize("NFKC", text).casefold())
 
 
-def _starts_paragraph(previous: _Line, line: _Line, spacing: float, margin: float,
-                      right: float) -> bool:
+def _starts_paragraph(previous: _Line, line: _Line, opening: _Line | None, spacing: float,
+                      margin: float, right: float) -> bool:
     if abs(line.size - previous.size) > 1.0:
         return True
     gap = line.top - previous.last_top
@@ -276,17 +403,30 @@ def _starts_paragraph(previous: _Line, line: _Line, spacing: float, margin: floa
         return True
     if _BULLET.match(line.text):
         return True
+    if opening is not None and _BULLET.match(opening.text) and line.x0 > opening.x0 + 2:
+        return False  # a list item's hanging indent continues the item
+    if not _SENTENCE_END.search(previous.text):
+        return False  # a sentence goes on (a hanging indent, a line of a list item)
     indent = line.x0 - margin
     if gap >= 0 and 6 < indent < 40 and previous.x0 - margin < indent - 4:
         return True  # first-line indent
-    ends_short = previous.x1 < right - max(20.0, (right - margin) * 0.12)
-    return ends_short and bool(_SENTENCE_END.search(previous.text))
+    return previous.x1 < right - max(20.0, (right - margin) * 0.12)  # a short last line
 
 
-def _join_lines(lines: list[str]) -> str:
-    """Lines of one paragraph as one text; a hyphen PDFium marks at a line end joins the word
-    again (between lower-case letters; "ASCII-omgeving" keeps its hyphen)."""
-    text = " ".join(lines)
-    text = re.sub(rf"(?<=[^\W\d_]){_SOFT_HYPHEN}\s*(?=[a-zà-ÿ])",
-                  lambda m: "" if text[m.start() - 1].islower() else "-", text)
-    return text.replace(_SOFT_HYPHEN, "-")
+def _join_lines(lines: list[_Line]) -> tuple[str, list[tuple[int, int]]]:
+    """Lines of one paragraph as one text, and where in it a new page starts (offset, page
+    index). A hyphen PDFium marks at a line end joins the word again when lower-case letters
+    surround it ("ASCII-omgeving" keeps its hyphen)."""
+    text, marks = "", []
+    for line in lines:
+        piece = collapse(line.text)
+        if text.endswith(_SOFT_HYPHEN):
+            keep = not (len(text) > 1 and text[-2].islower() and piece[:1].islower())
+            text = text[:-1] + ("-" if keep else "")
+        elif text:
+            text += " "
+        if marks and marks[-1][1] != line.page or not marks:
+            marks.append((len(text), line.page))
+        text += piece
+    text = text.replace(_SOFT_HYPHEN, "-")
+    return text, marks[1:]

@@ -11,6 +11,7 @@ what a reader sees as one paragraph is one block.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vectorstore.documents import Heading, PageStart
@@ -45,45 +46,52 @@ class TextBuilder:
     pages: list[PageStart] = field(default_factory=list)
     length: int = 0
 
-    def block(self, text: str) -> None:
-        """A paragraph: whitespace collapsed to single spaces."""
-        self._append(collapse(text))
+    def block(self, text: str, page: str | None = None,
+              page_marks: Sequence[tuple[int, str]] = ()) -> None:
+        """A paragraph, printed on `page`; `page_marks` are (offset in `text`, page label) where
+        it goes on on another page. A parser that gives marks gives single-spaced text, so the
+        offsets hold; others get whitespace collapsed."""
+        text = text if page_marks else collapse(text)
+        start = self._next_start()
+        if self._append(text):
+            self._on_page(start, page)
+            for offset, label in page_marks:
+                self._on_page(start + offset, label)
 
-    def lines(self, text: str) -> None:
+    def lines(self, text: str, page: str | None = None) -> None:
         """A block whose line breaks mean something (code, a table, an address): each line's
         spaces are kept as written, empty lines dropped."""
         kept = [line.rstrip() for line in text.split("\n")]
-        self._append("\n".join(line for line in kept if line.strip()))
-
-    def heading(self, level: int, title: str) -> None:
-        title = collapse(title)
-        if not title:
-            return
-        self.headings.append(Heading(self._next_start(), max(1, level), title))
-        self._append(title)
-
-    def page(self, label: str) -> None:
-        """The next block starts a new printed page."""
         start = self._next_start()
-        if self.pages and self.pages[-1].start == start:
-            self.pages[-1] = PageStart(start, label)
-        else:
+        if self._append("\n".join(line for line in kept if line.strip())):
+            self._on_page(start, page)
+
+    def heading(self, level: int, title: str, page: str | None = None) -> None:
+        title = collapse(title)
+        start = self._next_start()
+        if self._append(title):
+            self.headings.append(Heading(start, max(1, level), title))
+            self._on_page(start, page)
+
+    def _on_page(self, start: int, label: str | None) -> None:
+        if label is not None and (not self.pages or self.pages[-1].label != label):
             self.pages.append(PageStart(start, label))
 
     def _next_start(self) -> int:
         return self.length + (2 if self.parts else 0)
 
-    def _append(self, text: str) -> None:
-        text = _CONTROL.sub("", text)
+    def _append(self, text: str) -> bool:
+        if _CONTROL.search(text):
+            text = _CONTROL.sub(" ", text)  # one for one: offsets into the text stay right
         if not text.strip():
-            return
+            return False
         if self.parts:
             self.parts.append("\n\n")
             self.length += 2
         self.parts.append(text)
         self.length += len(text)
+        return True
 
     def build(self, **meta: str | None) -> ParsedText:
-        text = "".join(self.parts)
-        pages = tuple(p for p in self.pages if p.start < len(text))
-        return ParsedText(text=text, headings=tuple(self.headings), pages=pages, **meta)
+        return ParsedText(text="".join(self.parts), headings=tuple(self.headings),
+                          pages=tuple(self.pages), **meta)
