@@ -117,11 +117,11 @@ def test_pdf_printed_by_chromium_two_columns_header_footer_hyphenation(tmp_path)
     playwright = pytest.importorskip("playwright.sync_api")
     left = ("Het waterschap controleert elke lente de dijken langs de rivier. " * 3
             + "De inspecteurs meten de hoogte van elke dijk met een "
-            + "water\u00adstands\u00adverwachtings\u00adinstrument. ")
+            + "water\u00adstands\u00adverwachtings\u00adinstrumen\u00adtarium. ")
     right = "De gemeente publiceert het verslag van de inspectie in juni. " * 3
-    body = "".join(f"<p>{left} {right}</p>" for _ in range(14))
-    html = ("<html><head><style>body{column-count:2;font:11pt serif;width:100%}"
-            "</style></head><body><h1>Inspectie van de dijken</h1>" + body + "</body></html>")
+    body = "".join(f"<p>{left} {right}</p>" for _ in range(30))
+    html = ("<html><head><style>div{column-count:2;font:11pt serif} p{hyphens:manual}</style>"
+            "</head><body><h1>Inspectie van de dijken</h1><div>" + body + "</div></body></html>")
     header = "<div style='font-size:9px;width:100%;text-align:center'>Jaarverslag waterschap</div>"
     footer = ("<div style='font-size:9px;width:100%;text-align:center'>"
               "<span class='pageNumber'></span></div>")
@@ -136,13 +136,13 @@ def test_pdf_printed_by_chromium_two_columns_header_footer_hyphenation(tmp_path)
                                                        "left": "40px", "right": "40px"})
         browser.close()
     doc = load_bytes("dijken.pdf", pdf)
-    assert len(doc.pages) >= 2
+    assert len(doc.pages) >= 4
     assert "Jaarverslag waterschap" not in doc.text
     assert not re.search(r"^\d+$", doc.text, re.M)  # no page number left as a paragraph
     sentences = [doc.text[s:e] for s, e in sentence_spans(doc.text)]
     # every sentence is whole, whichever line, column or page it was printed across
     assert all(s.startswith(("Het ", "De ", "Inspectie")) for s in sentences), sentences[:8]
-    assert "waterstandsverwachtingsinstrument" in doc.text
+    assert "waterstandsverwachtingsinstrumentarium" in doc.text
     assert doc.title == "Inspectie van de dijken"
 
 

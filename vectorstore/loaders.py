@@ -32,6 +32,9 @@ _HEX_LIKE = re.compile(r"^[\W_]*[0-9a-f_\-]{8,}[\W_]*$", re.I)
 _LEADING_DATE = re.compile(
     r"^\s*(?:date|datum|le)?\s*[:•·\-–]?\s*(?:19|20)\d{2}-\d{2}-\d{2}\s*[•·\-–|]?\s*", re.I
 )
+_NOT_A_TITLE = re.compile(
+    r"^(?:about:|https?://|file:|untitled\b|microsoft \w+ - )|\.(?:pdf|docx?|odt|tex|dvi|html?|txt)$",
+    re.I)
 _TITLE_MAX = 100
 
 
@@ -232,9 +235,12 @@ def _as_text(value: object) -> str | None:
 
 
 def _is_good_title(candidate: str | None) -> bool:
+    """Not a hash, a URL or a file name (what PDF writers put in the title field by default:
+    "about:blank", "report.docx", "Microsoft Word - draft3.doc")."""
     if not candidate:
         return False
-    return not _HEX_LIKE.match(candidate) and any(ch.isalpha() for ch in candidate)
+    return not (_HEX_LIKE.match(candidate) or _NOT_A_TITLE.search(candidate)) and any(
+        ch.isalpha() for ch in candidate)
 
 
 def _shorten(line: str) -> str:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from vectorstore.structured_text import ParsedText, TextBuilder, collapse
 
 _SOFT_HYPHEN = "\ufffe"  # PDFium's mark of a hyphen it found at a line end
+# and the hyphens typesetters print where they break a word (a browser prints U+2010 for &shy;)
+_LINE_END_HYPHENS = (_SOFT_HYPHEN, "\u2010", "\u00ad")
 _SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302"}
 _NUMBER = r"(?:\d{1,4}|[ivxlcdm]{1,7})"
 _PAGE_NUMBER_ONLY = re.compile(rf"^[-–— ]*{_NUMBER}[-–— ]*$", re.I)
@@ -228,7 +230,11 @@ def _reading_order(lines: list[_Line], width: float) -> list[_Line]:
     right = [ln for ln in lines if ln.x0 > middle - width * 0.02]
     if len(left) < len(lines) * 0.3 or len(right) < len(lines) * 0.3:
         return lines
-    spanning = [ln for ln in lines if ln not in left and ln not in right]
+    both = [ln for ln in left if ln in right]  # narrow and centred: a page number, a header
+    left = [ln for ln in left if ln not in both]
+    right = [ln for ln in right if ln not in both]
+    spanning = sorted([ln for ln in lines if ln not in left and ln not in right],
+                      key=lambda ln: ln.top)
     columns = sorted(left, key=lambda ln: ln.top) + sorted(right, key=lambda ln: ln.top)
     above = [ln for ln in spanning if ln.top < min(c.top for c in columns)]
     below = [ln for ln in spanning if ln not in above]
@@ -261,7 +267,7 @@ def _drop_furniture(pages: list[list[_Line]], body: float) -> None:
     """Remove running headers, footers and page numbers in place (see module docstring)."""
     tops = Counter(_furniture_key(p[0].text) for p in pages if p)
     bottoms = Counter(_furniture_key(p[-1].text) for p in pages if p)
-    repeated = max(3, len(pages) // 20)
+    repeated = max(2, len(pages) // 20)
     for lines in pages:
         if not lines:
             continue
@@ -420,7 +426,7 @@ def _join_lines(lines: list[_Line]) -> tuple[str, list[tuple[int, int]]]:
     text, marks = "", []
     for line in lines:
         piece = collapse(line.text)
-        if text.endswith(_SOFT_HYPHEN):
+        if text.endswith(_LINE_END_HYPHENS):
             keep = not (len(text) > 1 and text[-2].islower() and piece[:1].islower())
             text = text[:-1] + ("-" if keep else "")
         elif text:
