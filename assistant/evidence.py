@@ -47,20 +47,35 @@ def missing_key_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:
     """Key terms of the question that none of the retrieved chunks contains."""
     # accents removed, case kept: names are matched as names ("Plus" is not "plus")
     haystack = strip_accents(" ".join(h.chunk.text for h in hits))
-    missing = []
-    for term in key_terms(question):
-        folded = strip_accents(term)
-        if folded[0].isdigit():
-            # a number must occur as a number, not inside an ISO date line (document metadata)
-            if not re.search(rf"(?<![\d-]){re.escape(folded)}(?![\d-])", haystack):
-                missing.append(term)
-            continue
-        # a possessive or plural suffix must not hide a match ("Altman's" ~ "Altman"), and a
-        # long name may change its ending across languages ("American" ~ "Amerikaanse")
-        stem = re.sub(r"('s|s)$", "", folded)
-        if len(stem) >= 7:
-            stem = stem[: max(5, len(stem) - 3)]
-        if folded not in haystack and (len(stem) < 3 or stem not in haystack):
-            missing.append(term)
-    return missing
+    lowered = haystack.lower()
+    return [term for term in key_terms(question) if not _present(term, haystack, lowered)]
 
+
+def _present(term: str, haystack: str, lowered: str) -> bool:
+    """Whether a key term occurs, as a person would read it.
+
+    - A number must occur as a number, not inside an ISO date line (document metadata).
+    - A possessive or plural suffix must not hide a match ("Altman's" ~ "Altman"), and a long
+      name may change its ending across languages ("American" ~ "Amerikaanse").
+    - Technical spellings vary in case between a question and a manual ("LaTeX" ~ "LATEX",
+      "GIMP" ~ "Gimp"): a term with an inner capital, a digit or only capitals matches in any case.
+    - A compound counts when each of its parts that is a name does: its common nouns translate
+      ("RPM-pakketten" ~ "paquets RPM").
+    """
+    folded = strip_accents(term)
+    if folded[0].isdigit():
+        return bool(re.search(rf"(?<![\d-]){re.escape(folded)}(?![\d-])", haystack))
+    stem = re.sub(r"('s|s)$", "", folded)
+    if len(stem) >= 7:
+        stem = stem[: max(5, len(stem) - 3)]
+    if folded in haystack or (len(stem) >= 3 and stem in haystack):
+        return True
+    if _TECHNICAL.search(folded) and len(stem) >= 2 and stem.lower() in lowered:
+        return True
+    parts = re.split(r"[-/]", folded)
+    names = [p for p in parts if len(p) >= 2 and p[0].isupper()]
+    return len(parts) > 1 and bool(names) and all(_present(p, haystack, lowered) for p in names)
+
+
+# an inner capital ("LaTeX", "iPhone"), a digit ("mp3") or capitals only ("GIMP", "RPM")
+_TECHNICAL = re.compile(r"^\w+[A-Z]|\d|^[A-Z]{2,}$")

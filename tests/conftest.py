@@ -24,6 +24,7 @@ from vectorstore.store import open_client  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus"
+REALDOCS = REPO / "eval" / "realdocs"
 BIN = Path(sys.executable).parent
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
+import subprocess
 import urllib.request
 
 import openai
+import pypdfium2 as pdfium
 import pytest
 
-from tests.conftest import start_app, stop
+from tests.conftest import BIN, REALDOCS, start_app, stop
 
 KEY = "kb-test-key-5f1e"
 FR_ABOUT_FR = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
@@ -121,3 +125,37 @@ def test_request_log_leaves_the_question_out_unless_asked(caplog, tmp_path):
         assert "Jansen" not in caplog.text
         log_answer("/ask", answer, Settings.from_env(data_dir=str(tmp_path), log_questions=True))
         assert "Jansen" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def pdf_api(corpus_data_dir, tmp_path_factory):
+    """The app over the bundled corpus plus three real pages of a LaTeX book, as a PDF whose
+    outline is gone (headings then come from the print), ingested through the command line."""
+    data = tmp_path_factory.mktemp("pdf-api-data")
+    shutil.copytree(corpus_data_dir, data, dirs_exist_ok=True)
+    book = pdfium.PdfDocument(REALDOCS / "corpus" / "pdf" / "lshort-nl.pdf")
+    excerpt = pdfium.PdfDocument.new()
+    excerpt.import_pages(book, [35, 36, 37])  # section 2.4, special characters
+    pdf = tmp_path_factory.mktemp("pdf") / "tekens.pdf"
+    buffer = io.BytesIO()
+    excerpt.save(buffer)
+    pdf.write_bytes(buffer.getvalue())
+    env = dict(os.environ, KENBRON_DATA_DIR=str(data))
+    env.pop("KENBRON_EMBEDDING", None)
+    subprocess.run([str(BIN / "kenbron"), "ingest", str(pdf)], env=env, check=True, timeout=600,
+                   capture_output=True)
+    proc, url = start_app(data, data / "serve.log", KENBRON_LLM="extractive", KENBRON_API_KEY=KEY)
+    yield url
+    stop(proc)
+
+
+def test_pdf_citation_names_its_page_and_section(pdf_api):
+    reply = client(pdf_api).chat.completions.create(model="kenbron", messages=[
+        {"role": "user", "content": "Hoe noemt men in LaTeX het langste liggende streepje?"}])
+    kenbron = reply.model_extra["kenbron"]
+    assert not kenbron["abstained"], reply.choices[0].message.content
+    cited = [c for c in kenbron["citations"] if c["source"] == "tekens.pdf"]
+    assert cited and any("em-dash" in c["quote"] for c in cited)
+    first = cited[0]
+    assert first["page"] == "1" and first["section"] == "2.4 Speciale karakters en symbolen"
+    assert first["location"] == "tekens.pdf, p. 1, §2.4 Speciale karakters en symbolen"

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import REALDOCS
+from vectorstore import ocr
 from vectorstore.chunking import chunk_document, sentence_spans
-from vectorstore.loaders import load_bytes, load_file
+from vectorstore.loaders import RejectedFile, load_bytes, load_file
 
-REALDOCS = Path(__file__).resolve().parent.parent / "eval" / "realdocs"
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 
@@ -163,3 +163,32 @@ def test_sentence_spans_cover_text_in_order_and_never_split_a_token(sentences):
     # a version, path, option or number is never cut in two
     for s, e in spans:
         assert not text[s:e].startswith(("10", "141592", "yaml", "5.", "hosts"))
+
+
+def scanned(pages: list[int]) -> bytes:
+    """Pages of a real book rendered to images and saved as an image-only PDF, like a scan."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    book = pdfium.PdfDocument(REALDOCS / "corpus" / "pdf" / "lshort-nl.pdf")
+    images = [book[i].render(scale=200 / 72).to_pil().convert("L") for i in pages]
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=200)
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not ocr.available(), reason="Tesseract is not installed (scripts/test installs it)")
+def test_scanned_pdf_is_read_by_ocr_with_its_pages():
+    doc = load_bytes("scan.pdf", scanned([14, 15]))
+    assert [p.label for p in doc.pages] == ["1", "2"]
+    assert "computerprogramma" in doc.text and "Knuth" in doc.text
+    assert doc.language == "nl"
+    # a word hyphenated at a line end in print is whole again
+    assert "ontworpen" in doc.text
+
+
+def test_scanned_pdf_without_ocr_is_refused_with_the_way_out(monkeypatch):
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(RejectedFile, match="no text layer.*install Tesseract"):
+        load_bytes("scan.pdf", scanned([14]))

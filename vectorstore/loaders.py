@@ -86,8 +86,10 @@ def load_bytes(name: str, data: bytes, path: str | None = None) -> SourceDocumen
     except RejectedFile as exc:
         raise RejectedFile(name, exc.reason) from exc
     except NoTextLayer as exc:
-        raise RejectedFile(name, "PDF has no text layer (scanned images?); OCR is not supported, "
-                                 "export it as text") from exc
+        raise RejectedFile(name, "PDF has no text layer (scanned images?) and no OCR engine is "
+                                 "installed: install Tesseract (Debian: apt-get install "
+                                 "tesseract-ocr tesseract-ocr-nld tesseract-ocr-fra) or export "
+                                 "the PDF with its text") from exc
     except Exception as exc:  # a corrupt file of a supported type: say which and why
         kind = suffix.lstrip(".").upper()
         raise RejectedFile(name, f"could not read {kind} file, it looks corrupt ({exc})") from exc

@@ -11,7 +11,8 @@ character; from the boxes this module rebuilds what the eye does:
 - two-column pages are read column by column;
 - headings come from the PDF's outline where it has one (matched to the line that prints it),
   else from lines set in a larger font;
-- every block keeps its page (the page label the PDF defines, else the page's number).
+- every block keeps its page (the page label the PDF defines, else the page's number);
+- a PDF without a text layer (a scan) is read by OCR when Tesseract is installed (`ocr`).
 
 Letters that old TeX fonts build from a letter and a separate accent ("Belgi¨e", "geı¨nteresseerd")
 are composed again, since no normalisation does it and search would miss the word.
@@ -26,6 +27,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from vectorstore import ocr
 from vectorstore.structured_text import ParsedText, TextBuilder, collapse
 
 _SOFT_HYPHEN = "\ufffe"  # PDFium's mark of a hyphen it found at a line end
@@ -68,10 +70,14 @@ def parse_pdf(data: bytes) -> ParsedText:
         outline = _outline(pdf)
         labels = [_page_label(pdf, i) for i in range(len(pdf))]
         meta = pdf.get_metadata_dict()
+        if not any(pages):
+            if not ocr.available():
+                raise NoTextLayer()
+            parsed = ocr.ocr_pdf(pdf, labels)
+            parsed.title = collapse(meta.get("Title") or "") or None
+            return parsed
     finally:
         pdf.close()
-    if not any(pages):
-        raise NoTextLayer()
     body = _body_size([line for page in pages for line in page])
     _drop_furniture(pages, body)
     builder = TextBuilder()
@@ -84,7 +90,7 @@ def parse_pdf(data: bytes) -> ParsedText:
 
 
 class NoTextLayer(ValueError):
-    """The PDF's pages hold images only (a scan)."""
+    """The PDF's pages hold images only (a scan) and no OCR engine is installed."""
 
 
 def _page_label(pdf, index: int) -> str:
