@@ -221,7 +221,7 @@ class Assistant:
         answer.timings["retrieval_ms"] = ms()
         yield StreamEvent("sources", hits)
 
-        if not hits or missing_key_terms(standalone, hits):
+        if not hits or missing_key_terms(standalone, hits, language):
             yield from self._abstain(answer, ms(), "key_terms" if hits else "no_sources")
             return
         yield from self._generate(answer, standalone, ms)

@@ -193,3 +193,44 @@ def ragas_samples(records: Sequence[EvalRecord]) -> list[dict]:
              "reference_contexts": list(r.asked.evidence)} for r in records]
 
 
+
+
+def halves_table(reports: dict[str, dict]) -> str:
+    """Dev sets side by side, each by half (tune / check): the one table every change is judged
+    on, so a gain on one set or one half cannot hide a loss on the other."""
+    columns = [(name, half) for name, report in reports.items()
+               for half in (report.get("by_split") or {})]
+    lines = ["| metric | " + " | ".join(f"{name} {half}" for name, half in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    lines.append("| questions | " + " | ".join(
+        str(reports[name]["by_split"][half]["questions"]) for name, half in columns) + " |")
+    for metric in HEADLINE:
+        lines.append(f"| {metric} | " + " | ".join(
+            _fmt(reports[name]["by_split"][half][metric]) for name, half in columns) + " |")
+    for stage in ("first_token", "total"):
+        lines.append(f"| {stage} p50 (ms) | " + " | ".join(
+            _fmt(reports[name]["by_split"][half]["latency_ms"][stage]["p50"])
+            for name, half in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m assistant.evaluation DIR`: the halves table of DIR/*/report.json, written to
+    DIR/summary.md (scripts/eval-dev-sets runs it after both dev sets)."""
+    import sys
+
+    root = Path((argv or sys.argv[1:])[0])
+    reports = {path.parent.name: json.loads(path.read_text(encoding="utf-8"))
+               for path in sorted(root.glob("*/report.json"))}
+    if not reports:
+        raise SystemExit(f"no */report.json under {root}")
+    config = next(iter(reports.values()))["config"]
+    text = (f"# Dev sets by half\n\nbackend {config['backend']} ({config['model']}), embedding "
+            f"{config['embedding']}, k = {config['k']}\n\n" + halves_table(reports))
+    _atomic_write(root / "summary.md", text.encode("utf-8"))
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

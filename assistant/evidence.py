@@ -43,12 +43,27 @@ def key_terms(question: str) -> list[str]:
     return list(dict.fromkeys(terms + _NUMBER.findall(words)))
 
 
-def missing_key_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:
-    """Key terms of the question that none of the retrieved chunks contains."""
+def missing_key_terms(question: str, hits: Sequence[ScoredChunk],
+                      language: str | None = None) -> list[str]:
+    """Key terms of the question that none of the retrieved chunks contains.
+
+    A capitalised word is often a translatable label rather than a name — a menu or tool of a
+    manual ("the Eraser" is "Gum" in Dutch), a month, a city with a name of its own in each
+    language — so it is required only when a retrieved chunk is in the question's `language`
+    (where it would be written the same). Across languages only what is never translated
+    counts: numbers, acronyms and names with inner capitals or digits ("GIMP", "LaTeX").
+    """
     # accents removed, case kept: names are matched as names ("Plus" is not "plus")
     haystack = strip_accents(" ".join(h.chunk.text for h in hits))
     lowered = haystack.lower()
-    return [term for term in key_terms(question) if not _present(term, haystack, lowered)]
+    same_language = language is None or any(h.chunk.language == language for h in hits)
+    return [term for term in key_terms(question)
+            if (same_language or _untranslated(term)) and not _present(term, haystack, lowered)]
+
+
+def _untranslated(term: str) -> bool:
+    folded = strip_accents(term)
+    return folded[0].isdigit() or bool(_TECHNICAL.search(folded))
 
 
 def _present(term: str, haystack: str, lowered: str) -> bool:

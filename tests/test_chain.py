@@ -318,3 +318,27 @@ def test_key_terms_are_names_and_numbers_not_language_words_or_ai_compounds(ques
     from assistant.evidence import key_terms
 
     assert key_terms(question) == terms
+
+
+@pytest.mark.parametrize(("question", "language", "text", "missing"), [
+    # technical spellings differ in case, compounds in their common-noun part
+    ("Hoe installeer ik LaTeX-pakketten?", "nl", "Installeer het LATEX pakket met tlmgr.", []),
+    ("Waar staan de RPM-pakketten?", "nl", "Les paquets RPM sont dans /var/cache.", []),
+    # a capitalised label is translated in a document of another language ("Gum" is the Eraser)
+    ("What does the Eraser do on a layer without alpha?", "en",
+     "De Gum maakt pixels transparant als de laag een alfakanaal heeft.", []),
+    # ... but must be there when a passage is in the question's language
+    ("Wat doet het gereedschap Vlekkenwisser?", "nl", "De Gum maakt pixels transparant.",
+     ["Vlekkenwisser"]),
+    # across languages, names that are never translated still count
+    ("What did GIMP add to the XCF format in 2019?", "en", "GIMP 2.10 slaat lagen op in XCF.",
+     ["2019"]),
+    ("Who leads QuartzBridge?", "en", "Het bedrijf wordt geleid door Anna.", ["QuartzBridge"]),
+])
+def test_key_terms_gate_reads_technical_text_and_other_languages(question, language, text, missing):
+    from assistant.evidence import missing_key_terms
+    from vectorstore.documents import Chunk, ScoredChunk
+
+    chunk = Chunk(chunk_id="v-00000", source_id="d.html", title="Handleiding", text=text, start=0,
+                  end=len(text), position=0, language="nl", doc_hash="h")
+    assert missing_key_terms(question, [ScoredChunk(chunk, 1.0, rank=1)], language) == missing

@@ -103,6 +103,9 @@ def _add_answer_commands(sub) -> None:
 
     p = sub.add_parser("eval", help="evaluate on a question set (JSONL, see eval/FORMAT.md)")
     p.add_argument("--questions", type=Path, required=True)
+    p.add_argument("--corpus", type=Path, default=None,
+                   help="the question set's documents: ingested into --data-dir first (skipped "
+                        "when unchanged); use a data dir of its own per question set")
     p.add_argument("--backend", choices=BACKENDS, default=None)
     p.add_argument("--model", default=None)
     p.add_argument("-k", type=int, default=None, help="chunks retrieved per question (default 5)")
@@ -144,9 +147,22 @@ def _knowledge_base(settings: Settings):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    report = _ingest(_knowledge_base(_settings(args)), args.paths, args.replace, quiet=args.json)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(f"added {len(report.added)}, updated {len(report.updated)}, "
+              f"unchanged {len(report.skipped)}, rejected {len(report.rejected)} "
+              f"({report.chunks_embedded} chunks embedded)")
+        for path, reason in report.rejected:
+            print(f"  rejected {path}: {reason}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _ingest(kb, paths: list, replace: bool = False, quiet: bool = False):
+    """Ingest with progress bars on stderr (files, then chunks per batch)."""
     from tqdm import tqdm
 
-    kb = _knowledge_base(_settings(args))
     bars: dict[str, tqdm] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -157,22 +173,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             unit = "file" if stage == "files" else "chunk"
             bar = bars[stage] = tqdm(total=total, unit=unit, desc=f"{stage:>6}",
                                      leave=stage == "files", file=sys.stderr,
-                                     disable=None if not args.json else True)
+                                     disable=True if quiet else None)
         bar.n = done
         bar.refresh()
 
-    report = kb.ingest(args.paths, progress=progress, replace=args.replace)
-    for bar in bars.values():
-        bar.close()
-    if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(f"added {len(report.added)}, updated {len(report.updated)}, "
-              f"unchanged {len(report.skipped)}, rejected {len(report.rejected)} "
-              f"({report.chunks_embedded} chunks embedded)")
-        for path, reason in report.rejected:
-            print(f"  rejected {path}: {reason}", file=sys.stderr)
-    return 0 if report.ok else 1
+    try:
+        return kb.ingest(paths, progress=progress, replace=replace)
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -278,6 +287,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise CliError(str(exc), status=2) from exc
     except (OSError, json.JSONDecodeError) as exc:
         raise CliError(f"cannot read {exc}", status=2) from exc
+    if args.corpus:
+        # the question set's own documents (idempotent: unchanged files are skipped)
+        ingested = _ingest(_knowledge_base(settings), [args.corpus])
+        for path, reason in ingested.rejected:
+            print(f"  rejected {path}: {reason}", file=sys.stderr)
     try:
         assistant = Assistant(settings)
     except LLMError as exc:
