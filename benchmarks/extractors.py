@@ -7,7 +7,10 @@ read it) we ask, after the question sets' normalisation:
 - `in_block`: does one paragraph of it contain it (a sentence not broken at an inline element
   or a PDF line); chunking, sentence ranking and citation checks work within paragraphs;
 - `in_sentence`: does one sentence of it (Kenbron's splitter) contain it;
-- nav blocks: paragraphs that are only a navigation label (previous, next, up, home).
+- nav blocks: paragraphs that are only a navigation label (previous, next, up, home);
+- cut per 1k words: line breaks inside a sentence (a lower-case letter or comma before the break,
+  a lower-case letter after it), per thousand words: what the sentence splitter, the model and
+  the citation checks would see as two fragments.
 
     .venv/bin/python -m benchmarks.extractors [--out benchmarks/results]
 
@@ -69,6 +72,7 @@ EXTRACTORS = {
     "html": {"kenbron": kenbron, "bs4 get_text": soup_text, "trafilatura": trafilatura_text},
     "pdf": {"kenbron": kenbron, "pypdf": pypdf_text},
 }
+CUT = re.compile(r"[a-zà-ÿ,]\s*\n\s*(?=[a-zà-ÿ])")
 # blocks that are only a navigation label of the manual's pages
 FURNITURE = re.compile(r"(volgende|vorige|terug|omhoog|inhoud|index|précédent|suivant|"
                        r"sommaire|niveau supérieur|accueil|home|up|next|prev)", re.I)
@@ -86,13 +90,16 @@ def measure() -> dict:
         texts = {name: {s: extract(ROOT / "corpus" / s) for s in files}
                  for name, extract in extractors.items()}
         for name in extractors:
-            counts = {"evidence": 0, "in_text": 0, "in_block": 0, "in_sentence": 0, "furniture": 0}
+            counts = {"evidence": 0, "in_text": 0, "in_block": 0, "in_sentence": 0, "furniture": 0,
+                      "cuts": 0, "words": 0}
             for source in files:
                 text = texts[name][source]
                 whole = normalise(text)
                 blocks = [normalise(b) for b in re.split(r"\n\s*\n", text)]
                 sentences = [normalise(text[s:e]) for s, e in sentence_spans(text)]
                 counts["furniture"] += sum(bool(FURNITURE.fullmatch(b.strip())) for b in blocks)
+                counts["cuts"] += len(CUT.findall(text))
+                counts["words"] += len(text.split())
                 for ev in evidence[source]:
                     ev_n = normalise(ev)
                     if not any(ev_n in normalise(t[source]) for t in texts.values()):
@@ -107,12 +114,13 @@ def measure() -> dict:
 
 
 def to_markdown(results: dict) -> str:
-    rows = ["| extractor | evidence | in text | in one paragraph | in one sentence | nav blocks |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = ["| extractor | evidence | in text | in one paragraph | in one sentence | nav blocks "
+            "| cut per 1k words |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, c in results.items():
         n = c["evidence"] or 1
         rows.append(f"| {name} | {c['evidence']} | {c['in_text'] / n:.2f} | {c['in_block'] / n:.2f} "
-                    f"| {c['in_sentence'] / n:.2f} | {c['furniture']} |")
+                    f"| {c['in_sentence'] / n:.2f} | {c['furniture']} "
+                    f"| {1000 * c['cuts'] / max(c['words'], 1):.1f} |")
     return "\n".join(rows)
 
 
