@@ -70,3 +70,30 @@ def test_sentences_are_not_split_when_they_fit():
     text = "Kort. " + "Dit is een zin die precies blijft staan zoals hij is. " * 30
     for start, end in chunk_spans(text, 40, 0):
         assert text[start:end].rstrip().endswith(".")
+
+
+def test_chunks_keep_to_their_section_and_carry_section_and_pages_through_the_store():
+    """A chunk ends at a heading once it holds a quarter of its size; its section path and the
+    pages it touches survive Chroma's flat metadata."""
+    from vectorstore.documents import Chunk
+    from vectorstore.structured_text import TextBuilder
+
+    builder = TextBuilder()
+    builder.heading(1, "1 Haven", page="7")
+    for i in range(4):
+        builder.block(f"De haven van Antwerpen ontving in het jaar {2000 + i} meer schepen dan "
+                      f"ooit, vooral containerschepen uit Azië en Amerika.", page="7" if i < 2 else "8")
+    builder.heading(2, "1.1 Sluizen", page="8")
+    builder.block("De nieuwe sluis is de grootste ter wereld en opende in 2016.", page="8")
+    parsed = builder.build()
+    doc = SourceDocument(source_id="haven.pdf", title="Haven", text=parsed.text, language="nl",
+                         doc_hash="h", format="pdf", headings=parsed.headings, pages=parsed.pages)
+    chunks = chunk_document(doc, max_tokens=200, overlap_tokens=40)
+    assert [c.section for c in chunks] == ["1 Haven", "1 Haven › 1.1 Sluizen"]
+    first, second = chunks
+    assert [p.label for p in first.pages] == ["7", "8"] and first.location == "p. 7–8 · 1 Haven"
+    assert second.text.startswith("1.1 Sluizen")  # no overlap across the section break
+    sluis = doc.text.index("De nieuwe sluis")
+    assert second.page_at(sluis) == "8"
+    again = Chunk.from_metadata(second.chunk_id, second.text, second.metadata())
+    assert again == second
