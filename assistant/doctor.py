@@ -138,6 +138,16 @@ def check_store(settings: Settings) -> Check:
                  f"embeddings: {kb.embedding}", upgrade)
 
 
+def check_ocr() -> Check:
+    """Tesseract is optional: without it a scanned PDF is refused (with this same hint)."""
+    from vectorstore import ocr
+
+    if not ocr.available():
+        return Check("ocr", True, "Tesseract not installed: scanned PDFs (no text layer) are "
+                     "refused", "apt-get install tesseract-ocr tesseract-ocr-nld tesseract-ocr-fra")
+    return Check("ocr", True, f"Tesseract reads scanned PDFs ({ocr.languages()})")
+
+
 def check_app(settings: Settings) -> Check:
     login = "login required" if settings.username and settings.password else "no login"
     return Check("app", True, f"listens on {settings.host}:{settings.port}; uploads {settings.uploads}; "
@@ -152,7 +162,7 @@ def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
     steps.append(lambda: check_backend(settings))
     if settings.embedding in ("gemma", "auto"):
         steps.append(lambda: check_embedding_model(settings))
-    steps += [lambda: check_store(settings), lambda: check_app(settings)]
+    steps += [lambda: check_store(settings), check_ocr, lambda: check_app(settings)]
     checks = [step() for step in steps]
     if measure and settings.backend == "local" and all(c.ok for c in checks[1:3]):
         checks.insert(3, check_speed(settings))

@@ -44,9 +44,13 @@ def test_doctor_fails_with_the_fix_for_a_missing_model_and_an_empty_store(tmp_pa
 def test_doctor_for_the_extractive_backend_skips_the_model(corpus_data_dir):
     status, checks = doctor(corpus_data_dir, "--backend", "extractive")
     assert status == 0
-    assert [c["name"] for c in checks] == ["cpu", "backend", "embedding model", "store", "app"]
-    # `auto` filled the store with gemma, which scripts/test installs
-    assert "embeddings: gemma" in {c["name"]: c for c in checks}["store"]["detail"]
+    assert [c["name"] for c in checks] == ["cpu", "backend", "embedding model", "store", "ocr",
+                                           "app"]
+    by_name = {c["name"]: c for c in checks}
+    # `auto` filled the store with gemma, which scripts/test installs; so is Tesseract
+    assert "embeddings: gemma" in by_name["store"]["detail"]
+    assert "Tesseract reads scanned PDFs" in by_name["ocr"]["detail"]
+    assert "nld" in by_name["ocr"]["detail"] and "fra" in by_name["ocr"]["detail"]
 
 
 def test_doctor_checks_the_gemma_model(tmp_path):
