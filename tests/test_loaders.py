@@ -118,3 +118,44 @@ def test_random_bytes_never_crash_loaders(suffix, data):
         assert exc.reason
     else:
         assert doc.text.strip()
+
+
+def test_markdown_structure_code_lists_tables_and_wrapped_lines():
+    text = (b"# Installatie\n\nDe installatie duurt een paar minuten en\nvraagt geen netwerk.\n\n"
+            b"## Stappen\n\n- Pak het archief uit in\n  een lege map.\n- Start `kenbron serve`.\n\n"
+            b"```bash\nkenbron ingest docs/\nkenbron serve --port 8080\n```\n\n"
+            b"| optie | betekenis |\n|---|---|\n| --port | de poort |\n\n"
+            b"Tot slot\n--------\n\nKlaar.\n")
+    doc = load_bytes("install.md", text)
+    assert doc.title == "Installatie"
+    assert [(h.level, h.title) for h in doc.headings] == [
+        (1, "Installatie"), (2, "Stappen"), (2, "Tot slot")]
+    paragraphs = doc.text.split("\n\n")
+    assert "De installatie duurt een paar minuten en vraagt geen netwerk." in paragraphs
+    assert "- Pak het archief uit in een lege map." in paragraphs  # a wrapped list item is one
+    assert "kenbron ingest docs/\nkenbron serve --port 8080" in paragraphs  # code keeps its lines
+    assert "| --port | de poort |" in doc.text and "|---|" not in doc.text
+    start = doc.text.index("Klaar.")
+    assert doc.section_at(start) == "Installatie › Tot slot"
+
+
+def test_docx_headings_lists_and_tables_in_document_order():
+    docx = pytest.importorskip("docx")
+    d = docx.Document()
+    d.add_heading("Onderhoudsplan", 0)
+    d.add_heading("Pompen", 1)
+    d.add_paragraph("Elke pomp wordt twee keer per jaar nagekeken.")
+    d.add_paragraph("Olie verversen", style="List Bullet")
+    table = d.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("pomp", "interval"), ("P1", "6 maanden")], strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    d.add_heading("Kleppen", 1)
+    d.add_paragraph("Kleppen worden jaarlijks vervangen.")
+    buf = io.BytesIO()
+    d.save(buf)
+    doc = load_bytes("plan.docx", buf.getvalue())
+    assert doc.title == "Onderhoudsplan"
+    assert doc.text.index("- Olie verversen") < doc.text.index("P1 | 6 maanden") < doc.text.index(
+        "Kleppen worden")
+    assert doc.section_at(doc.text.index("Kleppen worden")) == "Onderhoudsplan › Kleppen"

@@ -16,7 +16,8 @@ SECTION_SEPARATOR = " › "
 
 @dataclass(frozen=True)
 class Heading:
-    """A heading of the document: where its section starts in the text, and its depth (1 = top)."""
+    """A heading of the document: where its section starts in the text, and its depth (0 for a
+    document's title heading, 1 for the top sections)."""
 
     start: int
     level: int

@@ -197,9 +197,9 @@ def _parse_docx(data: bytes) -> ParsedText:
         if not text:
             continue
         level = _DOCX_HEADING.match(style)
-        if style == "title":
+        if style == "title":  # above every "Heading N"
             title = title or text
-            builder.heading(1, text)
+            builder.heading(0, text)
         elif level:
             builder.heading(int(level.group(1) or 1), text)
         elif style.startswith("list") or item._p.pPr is not None and item._p.pPr.numPr is not None:

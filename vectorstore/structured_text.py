@@ -70,7 +70,7 @@ class TextBuilder:
         title = collapse(title)
         start = self._next_start()
         if self._append(title):
-            self.headings.append(Heading(start, max(1, level), title))
+            self.headings.append(Heading(start, max(0, level), title))
             self._on_page(start, page)
 
     def _on_page(self, start: int, label: str | None) -> None:
