@@ -199,7 +199,7 @@ def halves_table(reports: dict[str, dict]) -> str:
     """Dev sets side by side, each by half (tune / check): the one table every change is judged
     on, so a gain on one set or one half cannot hide a loss on the other."""
     columns = [(name, half) for name, report in reports.items()
-               for half in (report.get("by_split") or {})]
+               for half in ("tune", "check") if half in (report.get("by_split") or {})]
     lines = ["| metric | " + " | ".join(f"{name} {half}" for name, half in columns) + " |",
              "|---|" + "---|" * len(columns)]
     lines.append("| questions | " + " | ".join(

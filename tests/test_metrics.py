@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,21 @@ def test_judge_scores_known_verdicts_and_skips_abstentions():
     assert report["overall"]["judged"] == 1 and report["overall"]["faithfulness"] == 0.5
     assert report["by_language"]["en"]["judged"] == 0
     assert set(report["definitions"]) == {"faithfulness", "answer_relevance"}
+
+
+def test_dev_sets_summary_puts_both_sets_side_by_side_by_half(tmp_path):
+    """`python -m assistant.evaluation DIR` (scripts/eval-dev-sets) on the committed reports."""
+    import shutil
+
+    from assistant.evaluation import main
+
+    repo = Path(__file__).resolve().parent.parent
+    for name in ("news", "realdocs"):
+        (tmp_path / name).mkdir()
+        shutil.copy(repo / "eval" / "dev-sets" / name / "report.json", tmp_path / name)
+    assert main([str(tmp_path)]) == 0
+    lines = (tmp_path / "summary.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| metric"))
+    assert header == "| metric | news tune | news check | realdocs tune | realdocs check |"
+    questions = next(line for line in lines if line.startswith("| questions"))
+    assert questions == "| questions | 31 | 38 | 30 | 30 |"
