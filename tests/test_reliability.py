@@ -125,6 +125,15 @@ def test_search_never_sees_a_half_ingested_document(make_kb, docs_dir, monkeypat
         return real_publish(docs)
 
     monkeypatch.setattr(kb.store, "publish", publish)
+    real_write = kb.store.write_chunks
+
+    def slow_write(*args, **kwargs):
+        # each batch takes a while, as on a loaded machine or a remote server: the questions
+        # below then always run while the document is half written
+        time.sleep(0.3)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(kb.store, "write_chunks", slow_write)
     seen_early, searches = [], 0
     writer = threading.Thread(target=kb.ingest, args=([big],))
     writer.start()
