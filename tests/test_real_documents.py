@@ -178,6 +178,7 @@ def scanned(pages: list[int]) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not ocr.available(), reason="Tesseract is not installed (scripts/test installs it)")
 def test_scanned_pdf_is_read_by_ocr_with_its_pages():
     doc = load_bytes("scan.pdf", scanned([14, 15]))
