@@ -34,7 +34,8 @@ _SOFT_HYPHEN = "\ufffe"  # PDFium's mark of a hyphen it found at a line end
 # and the hyphens typesetters print where they break a word (a browser prints U+2010 for &shy;)
 _LINE_END_HYPHENS = (_SOFT_HYPHEN, "\u2010", "\u00ad")
 _SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302"}
-_NUMBER = r"(?:\d{1,4}|[ivxlcdm]{1,7})"
+# an arabic page number, or a well-formed roman one ("xviii", not any word of the letters ivxlcdm)
+_NUMBER = r"(?:\d{1,4}|(?=[ivxlcdm])m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))"
 _PAGE_NUMBER_ONLY = re.compile(rf"^[-–— ]*{_NUMBER}[-–— ]*$", re.I)
 _NUMBER_AT_END = re.compile(rf"(?:^{_NUMBER}\s|\s{_NUMBER}$)", re.I)
 _BULLET = re.compile(r"^(?:[–•·▪◦*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
