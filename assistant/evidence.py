@@ -48,7 +48,7 @@ def missing_key_terms(question: str, hits: Sequence[ScoredChunk],
     """Key terms of the question that none of the retrieved chunks contains.
 
     A capitalised word is often a translatable label rather than a name — a menu or tool of a
-    manual ("the Eraser" is "Gum" in Dutch), a month, a city with a name of its own in each
+    manual ("the Airbrush" is "Verfspuit" in Dutch), a month, a city with a name of its own in each
     language — so it is required only when a retrieved chunk is in the question's `language`
     (where it would be written the same). Across languages only what is never translated
     counts: numbers, acronyms and names with inner capitals or digits ("GIMP", "LaTeX").

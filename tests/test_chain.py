@@ -324,11 +324,12 @@ def test_key_terms_are_names_and_numbers_not_language_words_or_ai_compounds(ques
     # technical spellings differ in case, compounds in their common-noun part
     ("Hoe installeer ik LaTeX-pakketten?", "nl", "Installeer het LATEX pakket met tlmgr.", []),
     ("Waar staan de RPM-pakketten?", "nl", "Les paquets RPM sont dans /var/cache.", []),
-    # a capitalised label is translated in a document of another language ("Gum" is the Eraser)
-    ("What does the Eraser do on a layer without alpha?", "en",
-     "De Gum maakt pixels transparant als de laag een alfakanaal heeft.", []),
+    # a capitalised label is translated in a document of another language (the Airbrush is
+    # "Verfspuit" in Dutch)
+    ("How do I make the Airbrush spray faster?", "en",
+     "De Verfspuit spuit sneller bij een hogere waarde van Tempo.", []),
     # ... but must be there when a passage is in the question's language
-    ("Wat doet het gereedschap Vlekkenwisser?", "nl", "De Gum maakt pixels transparant.",
+    ("Wat doet het gereedschap Vlekkenwisser?", "nl", "De Verfspuit spuit verf.",
      ["Vlekkenwisser"]),
     # across languages, names that are never translated still count
     ("What did GIMP add to the XCF format in 2019?", "en", "GIMP 2.10 slaat lagen op in XCF.",

@@ -135,7 +135,7 @@ def pdf_api(corpus_data_dir, tmp_path_factory):
     shutil.copytree(corpus_data_dir, data, dirs_exist_ok=True)
     book = pdfium.PdfDocument(REALDOCS / "corpus" / "pdf" / "lshort-nl.pdf")
     excerpt = pdfium.PdfDocument.new()
-    excerpt.import_pages(book, [35, 36, 37])  # section 2.4, special characters
+    excerpt.import_pages(book, [35, 36])  # section 2.4, special characters
     pdf = tmp_path_factory.mktemp("pdf") / "tekens.pdf"
     buffer = io.BytesIO()
     excerpt.save(buffer)

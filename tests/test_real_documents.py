@@ -65,7 +65,7 @@ def test_html_inline_elements_stay_in_their_sentence_and_headings_are_sections(h
     options = next(h for h in clone.headings if "Opties" in h.title)
     assert clone.section_at(options.start + 50) == "3.12. Klonen › 3.12.3. Opties"
     # a menu path is written with inline elements: it must read as one phrase in its sentence
-    assert re.search(r"Gereedschap → Tekenen → \w+", " ".join(p.text for p in html_pages.values()))
+    assert "via Beeld → Zoomen" in html_pages["nl/gimp-view-zoom.html"].text
     chunks = chunk_document(clone)
     assert all(c.section and c.section.startswith("3.12. Klonen") for c in chunks)
 
@@ -92,8 +92,8 @@ def test_pdf_books_reflow_into_paragraphs_with_pages_and_outline(books):
         assert "\ufffe" not in doc.text
         assert len(doc.headings) > 60
     # words hyphenated at a line end are whole again; accents built from two glyphs are letters
-    assert "ontworpen" in nl.text and "ontwor- pen" not in nl.text
-    assert "België" in nl.text and "Belgi¨e" not in nl.text
+    assert "typemachine" in nl.text and "typemachi- ne" not in nl.text
+    assert "geïnteresseerde" in nl.text and "\u0131\u00a8" not in nl.text and "¨" not in nl.text
     # the running header of a page ("1.2 Les bases 3") is dropped, its section kept as a heading
     assert not re.search(r"^1\.2 Les bases \d+$", fr.text, re.M)
     assert "1.2 Les bases" in [h.title for h in fr.headings]
@@ -181,15 +181,15 @@ def scanned(pages: list[int]) -> bytes:
 @pytest.mark.slow
 @pytest.mark.skipif(not ocr.available(), reason="Tesseract is not installed (scripts/test installs it)")
 def test_scanned_pdf_is_read_by_ocr_with_its_pages():
-    doc = load_bytes("scan.pdf", scanned([14, 15]))
+    doc = load_bytes("scan.pdf", scanned([35, 36]))  # section 2.4, special characters
     assert [p.label for p in doc.pages] == ["1", "2"]
-    assert "computerprogramma" in doc.text and "Knuth" in doc.text
+    assert "aanhalingstekens" in doc.text and "beletselteken" in doc.text
     assert doc.language == "nl"
     # a word hyphenated at a line end in print is whole again
-    assert "ontworpen" in doc.text
+    assert "typemachine" in doc.text
 
 
 def test_scanned_pdf_without_ocr_is_refused_with_the_way_out(monkeypatch):
     monkeypatch.setattr(ocr, "available", lambda: False)
     with pytest.raises(RejectedFile, match="no text layer.*install Tesseract"):
-        load_bytes("scan.pdf", scanned([14]))
+        load_bytes("scan.pdf", scanned([35]))

@@ -2,7 +2,7 @@
 
 Why a walk of our own over BeautifulSoup's tree rather than `get_text()`: inline elements
 (`<code>`, `<em>`, `<a>`, keycaps, menu names) belong to the sentence around them, so their text
-is joined as written — `<b>Shift</b>+<b>E</b>` reads `Shift+E` — while block elements are
+is joined as written — `<b>Alt</b>+<b>Tab</b>` reads `Alt+Tab` — while block elements are
 paragraphs; splitting at every element cut commands and menu paths out of their sentences.
 Page furniture (navigation, headers, footers, breadcrumbs, tables of contents, previous/next
 links) is dropped by element, role and class name, so nothing here depends on one site.
@@ -77,7 +77,7 @@ class _Walker:
     """Depth-first walk; inline text gathers in `inline` until a block boundary flushes it.
 
     A definition term (`<dt>`) is held back and put before its definition's first paragraph
-    ("Flow: at 0 …"), since the definition alone often does not name what it defines.
+    ("Opacity: lower values …"), since the definition alone often does not name what it defines.
     """
 
     def __init__(self) -> None:

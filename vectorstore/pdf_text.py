@@ -14,7 +14,7 @@ character; from the boxes this module rebuilds what the eye does:
 - every block keeps its page (the page label the PDF defines, else the page's number);
 - a PDF without a text layer (a scan) is read by OCR when Tesseract is installed (`ocr`).
 
-Letters that old TeX fonts build from a letter and a separate accent ("Belgi¨e", "geı¨nteresseerd")
+Letters that old TeX fonts build from a letter and a separate accent ("geı¨nteresseerd")
 are composed again, since no normalisation does it and search would miss the word.
 Measured on the realdocs PDFs against pypdf's text: see README, "Reading documents".
 """
