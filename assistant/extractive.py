@@ -3,10 +3,9 @@
 Candidates are the stored sentences of the retrieved chunks, ranked by the similarity of their
 vectors (the knowledge base's own multilingual model, computed at ingest) to the question, plus
 small bonuses for sharing the question's key terms and for belonging to a higher-ranked chunk.
-A key term counts when it is in the sentence or in its document's title or section path:
-articles name their subject in the title and then call them "he" or "she", manuals name the tool
-in the section heading and then say "it", so the sentence that answers often does not repeat
-the name.
+A key term counts when it is in the sentence or in its document's title: articles name their
+subject in the title and then call them "he" or "she", so the sentence that answers a question
+about a person often does not repeat the name.
 The best one or two sentences form the answer, each cited; below `ANSWER_THRESHOLD` the backend
 abstains. Deterministic, and its citations are its own quotes.
 """
@@ -17,7 +16,6 @@ from collections.abc import Sequence
 
 from assistant.evidence import key_terms
 from vectorstore.documents import ScoredChunk
-from vectorstore.ingest import context_line
 
 ANSWER_THRESHOLD = 0.6
 MAX_SENTENCES = 2
@@ -37,7 +35,7 @@ def rank_sentences(question: str, hits: Sequence[ScoredChunk], knowledge_base, p
         n = number[chunk_id]
         bonus = RANK_BONUS * (len(hits) - n)
         if terms:
-            haystack = f"{text} {context_line(hits[n - 1].chunk)}".lower()
+            haystack = f"{text} {hits[n - 1].chunk.title}".lower()
             bonus += TERM_BONUS * sum(t in haystack for t in terms) / len(terms)
         scored.append((similarity + bonus, n, " ".join(text.split())))
     scored.sort(key=lambda item: -item[0])
