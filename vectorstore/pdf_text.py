@@ -21,6 +21,7 @@ Measured on the realdocs PDFs against pypdf's text: see README, "Reading documen
 
 from __future__ import annotations
 
+import ctypes
 import re
 import statistics
 import unicodedata
@@ -126,8 +127,6 @@ def _page_lines(pdf, index: int) -> list[_Line]:
     """The page's printed lines, from its characters' boxes: a line ends where PDFium says so or
     where the next character sits lower on the page and back to the left — PDFium's own line
     breaks are missing between some lines of the same paragraph."""
-    import ctypes
-
     import pypdfium2.raw as raw
 
     page = pdf[index]
@@ -208,8 +207,6 @@ def _compose_accents(text: str, indices: list[int],
 
 
 def _baseline(textpage, index: int) -> float:
-    import ctypes
-
     import pypdfium2.raw as raw
 
     x, y = ctypes.c_double(), ctypes.c_double()
@@ -218,8 +215,6 @@ def _baseline(textpage, index: int) -> float:
 
 
 def _fixed_pitch(textpage, index: int) -> bool:
-    import ctypes
-
     import pypdfium2.raw as raw
 
     name = ctypes.create_string_buffer(128)
