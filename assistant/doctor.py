@@ -94,11 +94,10 @@ def check_backend(settings: Settings) -> Check:
 
 
 def check_embedding_model(settings: Settings) -> Check:
-    """The gemma model: installed from the pinned archive, and torch importable."""
-    import importlib.util
-
+    """The gemma model: installed from the pinned archive, its ONNX graph built and verified."""
     from assistant.model_install import GEMMA_ZIP_SHA256
     from vectorstore.embeddings import FALLBACK_EMBEDDING
+    from vectorstore.gemma_onnx import GemmaRuntimeMissing, verified_onnx
 
     stamp = settings.embedding_model_dir / ".kenbron-sha256"
     fix = ".venv/bin/pip install -e '.[gemma]' && .venv/bin/python -m assistant.model_install --embedding"
@@ -108,10 +107,12 @@ def check_embedding_model(settings: Settings) -> Check:
     if not stamp.is_file() or stamp.read_text().strip() != GEMMA_ZIP_SHA256:
         return Check("embedding model", not required, f"EmbeddingGemma not installed in "
                      f"{settings.embedding_model_dir}{fallback}", fix)
-    if importlib.util.find_spec("sentence_transformers") is None:
-        return Check("embedding model", not required,
-                     f"sentence-transformers (the gemma extra) is missing{fallback}", fix)
-    return Check("embedding model", True, f"EmbeddingGemma-300M in {settings.embedding_model_dir}")
+    try:
+        verified_onnx(settings.embedding_model_dir, full=True)
+    except GemmaRuntimeMissing as exc:
+        return Check("embedding model", not required, f"{exc}{fallback}", fix)
+    return Check("embedding model", True,
+                 f"EmbeddingGemma-300M (ONNX) in {settings.embedding_model_dir}")
 
 
 def check_store(settings: Settings) -> Check:

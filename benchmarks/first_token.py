@@ -32,6 +32,7 @@ from assistant.llama_build import cpu_flags, cpu_model, smoke_test  # noqa: E402
 from assistant.llm import local_worker  # noqa: E402
 from assistant.metrics import percentile  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from benchmarks.report import save  # noqa: E402
 
 _REMAINING = re.compile(r"prefix-match hit, remaining (\d+) prompt tokens")
 _FULL = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
@@ -132,10 +133,7 @@ def main() -> int:
                   generation_tokens_per_s=max(speed["generation_tokens_per_s"],
                                               again["generation_tokens_per_s"]),
                   summary=summarise(result["rows"], rate), measured_at=time.strftime("%Y-%m-%d %H:%M"))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "first_token.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "first_token.md").write_text(markdown(result))
-    print(markdown(result))
+    save(args.out, "first_token", result, markdown(result))
     return 0
 
 

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus"
 REALDOCS = REPO / "eval" / "realdocs"
 BIN = Path(sys.executable).parent
+_BEFORE = pytest.StashKey[set[int]]()
 
 
 def free_port() -> int:
@@ -52,6 +53,40 @@ def wait_for_http(url: str, timeout: float = 60.0, process: subprocess.Popen | N
 _SLOW_FIXTURES = {"corpus_data_dir", "extractive_app", "chroma_server", "local_app", "api",
                   "llama_server", "browser"}
 _SLOW_MARKERS = {"llm", "browser", "server"}
+
+
+def _model_processes() -> set[int]:
+    """Model workers and their guards on this machine (from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"llama_cpp.server" in (entry / "cmdline").read_bytes():
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = _model_processes()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if a model worker it started is still running once it is over: no process
+    outlives what started it (issue: orphaned 3 GB workers after test runs)."""
+    from assistant.llm import stop_local_workers
+
+    stop_local_workers()
+    before = session.config.stash.get(_BEFORE, set())
+    deadline = time.monotonic() + 15
+    while (left := _model_processes() - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.write_line(f"model worker processes left running by the tests: {sorted(left)}",
+                                red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_collection_modifyitems(items):

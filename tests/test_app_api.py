@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
-from tests.conftest import REPO, start_app, stop
+from tests.conftest import REALDOCS, REPO, start_app, stop
 
 # answered in the French article
 FRENCH_QUESTION = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
@@ -25,6 +25,22 @@ def test_ask_returns_answer_json(extractive_app):
     assert cited["source"] == "001_be6fdfb56eccf482.txt"
     assert cited["quote"] and cited["end"] > cited["start"]
     assert cited["chunk_id"] in result["context_chunk_ids"]
+
+
+def test_answers_go_on_while_an_upload_is_ingested(extractive_app):
+    """Six real manual pages are embedded (seconds of the CPU's time) while questions about the
+    published articles keep being answered, with citations; then the pages are listed."""
+    client = Client(extractive_app, verbose=False)
+    pages = sorted((REALDOCS / "corpus" / "fr").glob("*.html"))[:6]
+    job = client.submit([handle_file(p) for p in pages], "", api_name="/ingest")
+    answered_meanwhile = 0
+    while not job.done():
+        result = client.predict(FRENCH_QUESTION, "[]", api_name="/ask")
+        assert result["citations"] and not result["abstained"], result
+        answered_meanwhile += not job.done()
+    rows = job.result()[0]["data"]
+    assert [row[1] for row in rows] == ["added"] * len(pages), rows
+    assert answered_meanwhile >= 1
 
 
 def test_unanswerable_question_abstains(extractive_app):

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from assistant.model_install import GEMMA_ZIP_SHA256
 from tests.conftest import BIN
 
 
@@ -69,6 +70,14 @@ def test_doctor_checks_the_gemma_model(tmp_path):
     assert check["ok"] and "use+e5" in check["detail"] and "model_install --embedding" in check["fix"]
     status, checks = doctor(tmp_path / "empty", "--backend", "extractive", KENBRON_EMBEDDING="use")
     assert "embedding model" not in {c["name"] for c in checks}
+    # the weights without the ONNX graph the set-up builds from them
+    weights_only = tmp_path / "weights-only"
+    weights_only.mkdir()
+    (weights_only / ".kenbron-sha256").write_text(GEMMA_ZIP_SHA256 + "\n")
+    status, checks = doctor(tmp_path / "empty", "--backend", "extractive", KENBRON_EMBEDDING="gemma",
+                            KENBRON_EMBEDDING_MODEL_DIR=str(weights_only))
+    check = {c["name"]: c for c in checks}["embedding model"]
+    assert status == 1 and "ONNX graph is not built" in check["detail"]
 
 
 @pytest.mark.slow

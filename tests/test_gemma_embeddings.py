@@ -4,6 +4,7 @@ installer's refusal of an archive that is not the pinned one."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import numpy as np
@@ -11,8 +12,15 @@ import pytest
 
 from assistant import model_install
 from assistant.settings import Settings
+from tests.conftest import REALDOCS
+from vectorstore import gemma_onnx
 from vectorstore.embeddings import EmbeddingModelMissing, make_embeddings
-from vectorstore.ingest import ChunkingConfig
+from vectorstore.ingest import (
+    ChunkingConfig,
+    embed_chunks,
+    embedding_text,
+    sentence_spans_worth_a_vector,
+)
 from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
 from vectorstore.store import EmbeddingModelMismatch
 
@@ -97,3 +105,84 @@ def test_the_installer_refuses_an_archive_that_is_not_the_pinned_one(tmp_path, m
     with pytest.raises(model_install.ModelError, match="refused"):
         model_install.install_embedding_model(target)
     assert not target.exists()
+
+
+# --- the ONNX runtime and sentence vectors from the chunk's run -------------------------------
+
+def _realdocs_chunks(n: int):
+    from vectorstore.chunking import chunk_document
+    from vectorstore.loaders import load_file
+
+    pages = sorted((REALDOCS / "corpus" / "nl").glob("*.html"))[:3] + sorted(
+        (REALDOCS / "corpus" / "fr").glob("*.html"))[:3]
+    chunks = [c for page in pages for c in chunk_document(load_file(page), 200, 40)]
+    return chunks[:: max(1, len(chunks) // n)][:n]
+
+
+@pytest.mark.slow
+def test_the_onnx_graph_matches_the_float32_model_on_real_passages(gemma):
+    """Every vector within cosine 0.999 of sentence-transformers' vectors of the same weights, on
+    manual pages in Dutch and French it was not verified on at set-up."""
+    from sentence_transformers import SentenceTransformer
+
+    texts = [gemma.DOCUMENT + embedding_text(c) for c in _realdocs_chunks(24)]
+    reference = SentenceTransformer(str(gemma.model_dir), device="cpu", local_files_only=True)
+    expected = reference.encode(texts, normalize_embeddings=True)
+    got = gemma.encoder.encode(texts)
+    assert np.min(np.sum(expected * got, axis=1)) >= gemma_onnx.MIN_COSINE
+
+
+def test_a_sentence_shared_by_overlapping_chunks_is_embedded_once(gemma):
+    """Neighbouring chunks overlap by a sentence or two: the vectors are the same for both,
+    from one run of the model; every sentence worth a vector gets one, in order."""
+    chunks = _realdocs_chunks(400)[:12]
+    spans = [sentence_spans_worth_a_vector(c) for c in chunks]
+    sentences = [c.text[s:e] for c, row in zip(chunks, spans, strict=True) for s, e in row]
+    assert len(set(sentences)) < len(sentences), "the sample should hold an overlap"
+    read: list[str] = []
+    original = gemma.embed_documents
+
+    def counting(texts):
+        read.extend(texts)
+        return original(texts)
+
+    gemma.embed_documents = counting
+    try:
+        vectors, sentence_vectors = embed_chunks(gemma, chunks, spans)
+    finally:
+        del gemma.embed_documents
+    assert len(vectors) == len(chunks) and len(sentence_vectors) == len(sentences)
+    assert len(read) == len(chunks) + len(set(sentences))
+    alone = np.asarray(gemma.embed_documents(sentences[:3]))  # other company in the batch
+    assert np.min(np.sum(np.asarray(sentence_vectors[:3]) * alone, axis=1)) > 0.9999
+    first = sentences.index(next(t for t in sentences if sentences.count(t) > 1))
+    again = sentences.index(sentences[first], first + 1)
+    assert sentence_vectors[first] == sentence_vectors[again]
+
+
+def test_batches_group_similar_lengths_within_the_token_budget():
+    lengths = [5, 300, 7, 2000, 40, 41, 3000, 6]
+    batches = gemma_onnx._batches(lengths)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        widest = max(lengths[i] for i in batch)
+        assert len(batch) == 1 or widest * len(batch) <= gemma_onnx.BATCH_TOKENS
+        assert len(batch) <= gemma_onnx.MAX_BATCH
+    assert [[lengths[i] for i in b] for b in batches] == [[5, 6, 7, 40, 41, 300], [2000], [3000]]
+
+
+def test_a_graph_that_is_not_the_verified_one_is_refused(tmp_path):
+    graph = tmp_path / gemma_onnx.ONNX_FILE
+    graph.write_bytes(b"not the graph")
+    info = graph.stat()
+    (tmp_path / gemma_onnx.STAMP_FILE).write_text(json.dumps(
+        {"sha256": "0000", "bytes": info.st_size, "mtime_ns": info.st_mtime_ns}))
+    assert gemma_onnx.verified_onnx(tmp_path) == graph  # size and time: the cheap check at load
+    with pytest.raises(gemma_onnx.GemmaRuntimeMissing, match="does not match"):
+        gemma_onnx.verified_onnx(tmp_path, full=True)
+    graph.write_bytes(b"another graph")
+    with pytest.raises(gemma_onnx.GemmaRuntimeMissing, match="does not match"):
+        gemma_onnx.verified_onnx(tmp_path)
+    (tmp_path / gemma_onnx.STAMP_FILE).unlink()
+    with pytest.raises(gemma_onnx.GemmaRuntimeMissing, match="model_install --embedding"):
+        gemma_onnx.verified_onnx(tmp_path)

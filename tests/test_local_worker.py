@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,15 +20,15 @@ from gradio_client import Client
 from assistant.errors import LLMError
 from assistant.llama_build import candidate_builds
 from assistant.local_worker import LocalWorker
-from tests.conftest import start_app, stop
+from tests.conftest import REPO, start_app, stop
 
 ANSWERABLE = "Met wie had Sam Altman een verhitte woordenwisseling op sociale netwerken?"
 ANSWERABLE_FR = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
 
 
-def worker_pids(parent: int) -> list[int]:
-    """The `llama_cpp.server` children of process `parent`, from /proc."""
-    found = []
+def _processes() -> dict[int, tuple[int, bytes]]:
+    """pid -> (parent pid, command line) of every process, from /proc."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -36,10 +37,24 @@ def worker_pids(parent: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"llama_cpp.server" in cmdline:
-            found.append(int(entry.name))
+        found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
     return found
+
+
+def worker_pids(ancestor: int) -> list[int]:
+    """The `llama_cpp.server` processes started by process `ancestor` (through its guard)."""
+    table = _processes()
+
+    def descends(pid: int) -> bool:
+        while pid > 1 and pid in table:
+            pid = table[pid][0]
+            if pid == ancestor:
+                return True
+        return False
+
+    return [pid for pid, (_, cmd) in table.items()
+            if cmd.startswith(b"/") and b" -m llama_cpp.server" in cmd
+            and b"worker_guard" not in cmd and descends(pid)]
 
 
 def test_worker_that_exits_at_start_is_a_clear_error_and_is_started_again(tmp_path):
@@ -164,3 +179,58 @@ def test_worker_crashing_at_start_costs_one_answer_not_the_app(local_app):
 
     again = client.predict(ANSWERABLE, "[]", api_name="/ask")
     assert again["error"] is None and again["citations"], again
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_no_model_worker_outlives_kenbron_serve(corpus_data_dir, tmp_path, how):
+    """`kenbron serve` stopped (within seconds, with a question in flight) or killed outright:
+    its model worker and the worker's guard end too."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data)
+    proc, url = start_app(data, tmp_path / "serve.log", KENBRON_LLM="local")
+    try:
+        Client(url, verbose=False).submit(ANSWERABLE, "[]", api_name="/ask")
+        worker = _wait_for_worker(proc.pid)
+        guard = _processes()[worker][0]
+        started = time.monotonic()
+        proc.send_signal(how)
+        proc.wait(timeout=15)
+        if how == signal.SIGTERM:
+            assert time.monotonic() - started < 10
+        deadline = time.monotonic() + 10
+        while {worker, guard} & set(_processes()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not {worker, guard} & set(_processes()), "the model worker outlived the app"
+    finally:
+        stop(proc)
+
+
+def test_the_guard_ends_its_command_when_its_parent_is_killed(tmp_path):
+    """The guard alone, under a parent that is SIGKILLed: the guarded command ends within a
+    second or so (the guard watches its parent), and a command that dies by a signal (SIGKILL
+    included) makes the guard report that same signal."""
+    pid_file = tmp_path / "child.pid"
+    (tmp_path / "child.py").write_text(
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)\n")
+    (tmp_path / "parent.py").write_text(
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-m', 'assistant.worker_guard', '--', sys.executable, "
+        f"{str(tmp_path / 'child.py')!r}])\ntime.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")], cwd=REPO)
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists()
+
+    for how in (signal.SIGSEGV, signal.SIGKILL):
+        guard = subprocess.run([sys.executable, "-m", "assistant.worker_guard", "--",
+                                sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(how)})"],
+                               cwd=REPO, timeout=60)
+        assert guard.returncode == -how

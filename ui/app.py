@@ -32,6 +32,7 @@ from ui.render import answer_markdown, sources_html  # noqa: E402
 from ui.request_log import log_answer  # noqa: E402
 
 log = logging.getLogger(__name__)
+GRACEFUL_SHUTDOWN_S = 3
 
 # example questions written for the app, none of them from the evaluation question sets
 EXAMPLES = [
@@ -301,9 +302,12 @@ class KenbronUI:
         if policy == "off":
             gr.Markdown("Uploads and removals are disabled on this deployment.")
         else:
+            # one change to the documents at a time, the next shown as queued with its place;
+            # chat events have their own slots, so questions are answered meanwhile
             upload_btn.click(self.upload, [files, password], [results, table, choice],
-                             api_name=False)
-            remove_btn.click(self.remove, [choice, password], [table, choice], api_name=False)
+                             api_name="ingest", concurrency_id="documents", concurrency_limit=1)
+            remove_btn.click(self.remove, [choice, password], [table, choice], api_name=False,
+                             concurrency_id="documents", concurrency_limit=1)
         return table
 
     def _evaluation_tab(self) -> None:
@@ -358,5 +362,7 @@ def launch(settings: Settings | None = None, host: str | None = None, port: int 
     settings = settings or Settings.from_env()
     if not logging.getLogger().handlers:  # `python app.py` on Spaces: requests go to the log
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # a browser tab keeps an event stream open: on SIGTERM wait a few seconds for answers in
+    # flight, not for every tab to close; the model worker ends with this process (its guard)
     uvicorn.run(make_server_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+                log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)

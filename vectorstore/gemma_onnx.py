@@ -1,0 +1,227 @@
+"""EmbeddingGemma-300M on ONNX Runtime: how its graph is built at set-up and how it is run.
+
+Why not sentence-transformers on torch, as before: ingest and search then need torch (about
+750 MB) and its start-up, and the runtime is where ingest spends its time. Measured on the
+realdocs texts (AMD EPYC, AVX2, 2 threads, batches sorted by length), chunks per second:
+
+- torch float32 4.1; **ONNX Runtime float32 4.0, vectors identical (cosine 1.000)** — what is
+  built here;
+- ONNX int8 (dynamic, per channel) on every projection 6.4 but cosine 0.35: Gemma's activations
+  have outliers that one scale per tensor cannot hold; without the MLP's down projection still
+  0.25, without q/k/v 0.96. Only the MLP's gate and up projections quantize within cosine 0.99:
+  4.9 chunks/s, cosine ≥ 0.994 — yet it moved one question of the news dev set's *check* half
+  out of the top 5 (hit@5 0.97 → 0.94, MRR 0.86 → 0.84) where float32 changes nothing, so
+  retrieval was not unchanged and it is not used;
+- ONNX 8-bit blockwise weights (MatMulNBits) faithful but 2.7; 4-bit 3.6 and cosine 0.96;
+- llama.cpp with a Q8_0 GGUF of the same weights 2.8 (its batch attends across sequences).
+
+At about 900 model tokens/s the two cores run near their float32 peak (≈100M weights outside
+the embedding table, 0.2 GFLOP a token). Sentence vectors pooled from the chunk's run would
+halve the tokens but lost retrieval (`vectorstore.ingest.embed_chunks`).
+
+The graph is exported from the pinned safetensors weights with torch at set-up (`build`,
+called by ``python -m assistant.model_install --embedding``) and kept only if every vector of
+the reference texts is within cosine `MIN_COSINE` of sentence-transformers' vectors; a stamp
+records the file's SHA-256, size and time, checked before the model is used (size and time at
+every load, the checksum by the set-up and `kenbron doctor`). At run time only onnxruntime,
+tokenizers, safetensors and numpy are needed, and nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+STAMP_FILE = ".kenbron-onnx.json"
+MIN_COSINE = 0.999  # float32 against float32: only the order of additions differs
+MAX_TOKENS = 2048  # the model's context; longer texts are truncated as sentence-transformers does
+BATCH_TOKENS = 2048  # padded tokens per run: small batches keep padding low and queries waiting little
+MAX_BATCH = 16
+
+
+class GemmaRuntimeMissing(RuntimeError):
+    """The ONNX graph is not built or not the one that was verified."""
+
+
+class GemmaEncoder:
+    """Tokenizer, ONNX session and dense head of one installed model directory."""
+
+    def __init__(self, model_dir: Path, graph: Path, threads: int) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.no_padding()
+        self.head = dense_head(model_dir)
+        self._lock = threading.Lock()  # one run at a time: a query waits for one batch, not an ingest
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of `texts`: the mean of all token states (prompt included, as the model
+        was trained) through the dense head."""
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        pooled = np.zeros((len(texts), self.head.shape[0]), np.float32)
+        for batch in _batches([len(e.ids) for e in encodings]):
+            states = self._run([encodings[i].ids for i in batch])
+            for row, i in enumerate(batch):
+                pooled[i] = states[row, : len(encodings[i].ids)].mean(axis=0)
+        return unit_rows(pooled @ self.head)
+
+    def _run(self, ids: list[list[int]]) -> np.ndarray:
+        width = max(len(x) for x in ids)
+        input_ids = np.zeros((len(ids), width), np.int64)
+        mask = np.zeros((len(ids), width), np.int64)
+        for row, x in enumerate(ids):
+            input_ids[row, : len(x)] = x
+            mask[row, : len(x)] = 1
+        with self._lock:
+            return self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+
+
+def open_encoder(model_dir: Path, threads: int) -> GemmaEncoder:
+    """The encoder of an installed model, its graph checked against the set-up's stamp."""
+    return GemmaEncoder(model_dir, verified_onnx(model_dir), threads)
+
+
+def _batches(lengths: list[int]) -> list[list[int]]:
+    """Indices grouped by similar length (sorted), each group within the padded-token budget."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < MAX_BATCH and \
+                lengths[i] * (len(batches[-1]) + 1) <= BATCH_TOKENS:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def unit_rows(m: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (cosine becomes a dot product), as float32."""
+    m = np.asarray(m, dtype=np.float32)
+    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+
+
+def dense_head(model_dir: Path) -> np.ndarray:
+    """The two dense layers after pooling as one 768×768 matrix: both are linear without bias or
+    activation (``2_Dense``, ``3_Dense`` in sentence-transformers' layout), so their product is
+    the same map in one multiplication."""
+    from safetensors.numpy import load_file
+
+    first = load_file(str(model_dir / "2_Dense" / "model.safetensors"))["linear.weight"]
+    second = load_file(str(model_dir / "3_Dense" / "model.safetensors"))["linear.weight"]
+    return (second @ first).T.astype(np.float32)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def onnx_built(model_dir: Path) -> bool:
+    """Whether the graph and its stamp are there (`verified_onnx` checks they belong together)."""
+    return (model_dir / ONNX_FILE).is_file() and (model_dir / STAMP_FILE).is_file()
+
+
+def verified_onnx(model_dir: Path, full: bool = False) -> Path:
+    """The graph, if it is the one built and verified at set-up: same size and modification time
+    as recorded (cheap, at every load), and with `full` the same SHA-256 (seconds; the doctor)."""
+    path, stamp = model_dir / ONNX_FILE, model_dir / STAMP_FILE
+    if not onnx_built(model_dir):
+        raise GemmaRuntimeMissing(
+            f"the EmbeddingGemma ONNX graph is not built in {model_dir}; run "
+            "`.venv/bin/pip install -e '.[gemma]'` and "
+            "`.venv/bin/python -m assistant.model_install --embedding`")
+    recorded = json.loads(stamp.read_text())
+    info = path.stat()
+    if (recorded.get("bytes"), recorded.get("mtime_ns")) != (info.st_size, info.st_mtime_ns) or (
+            full and recorded.get("sha256") != sha256_of(path)):
+        raise GemmaRuntimeMissing(
+            f"{path} does not match the graph verified at set-up; rebuild it with "
+            "`.venv/bin/python -m assistant.model_install --embedding`")
+    return path
+
+
+def build(model_dir: Path, reference_texts: Sequence[str], threads: int = 2) -> Path:
+    """Export and verify the graph (set-up only: needs the `gemma` extra's torch,
+    sentence-transformers and onnxscript). Idempotent: a verified graph is kept."""
+    try:
+        return verified_onnx(model_dir, full=True)
+    except GemmaRuntimeMissing:
+        pass
+    with tempfile.TemporaryDirectory(prefix="kenbron-onnx-", dir=model_dir) as tmp:
+        graph = Path(tmp) / ONNX_FILE
+        log.info("exporting EmbeddingGemma to ONNX (about 2 minutes) …")
+        _export(model_dir, graph)
+        lowest = _lowest_cosine(model_dir, graph, reference_texts, threads)
+        if lowest < MIN_COSINE:
+            raise GemmaRuntimeMissing(
+                f"the exported graph's vectors differ from the reference (lowest cosine "
+                f"{lowest:.4f} < {MIN_COSINE}); refused")
+        graph.replace(model_dir / ONNX_FILE)
+    info = (model_dir / ONNX_FILE).stat()
+    stamp = {"sha256": sha256_of(model_dir / ONNX_FILE), "bytes": info.st_size,
+             "mtime_ns": info.st_mtime_ns, "lowest_cosine": round(lowest, 5),
+             "reference_texts": len(reference_texts)}
+    (model_dir / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n")
+    log.info("EmbeddingGemma ONNX graph built: lowest cosine to float32 %.4f over %d texts",
+             lowest, len(reference_texts))
+    return model_dir / ONNX_FILE
+
+
+def _export(model_dir: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True,
+                                      attn_implementation="eager").eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              use_cache=False).last_hidden_state
+
+    ids = torch.randint(10, 1000, (2, 17))
+    mask = torch.ones_like(ids)
+    mask[1, 12:] = 0
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        program = torch.onnx.export(LastHiddenState(), (ids, mask), dynamo=True,
+                                    input_names=["input_ids", "attention_mask"],
+                                    output_names=["last_hidden_state"],
+                                    dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                                  "last_hidden_state": axes})
+    program.save(str(out), external_data=False)  # one file (1.2 GB, under protobuf's 2 GB)
+
+
+def _lowest_cosine(model_dir: Path, graph: Path, texts: Sequence[str], threads: int) -> float:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(threads)
+    reference = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    expected = reference.encode(list(texts), normalize_embeddings=True, batch_size=8)
+    got = GemmaEncoder(model_dir, graph, threads).encode(texts)
+    return float(np.min(np.sum(expected * got, axis=1)))
