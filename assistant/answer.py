@@ -9,6 +9,18 @@ from vectorstore.documents import SECTION_SEPARATOR, ScoredChunk
 
 
 @dataclass(frozen=True)
+class Quote:
+    """One answer sentence's evidence: the source sentence its `[n]` marker stands for there, so a
+    reader who follows the marker of that sentence sees that sentence's evidence highlighted."""
+
+    claim: str  # the answer's sentence, markers removed
+    text: str
+    start: int  # offsets in the source document's text, like `Citation.start`
+    end: int
+    page: str | None = None
+
+
+@dataclass(frozen=True)
 class Citation:
     """A verified `[n]` marker: which chunk, and the exact passage that supports the claim.
 
@@ -27,6 +39,8 @@ class Citation:
     support: float  # similarity of the claim to the quoted passage, 0..1
     section: str | None = None
     page: str | None = None
+    # every answer sentence that cites this source, each with its own quote, in answer order
+    quotes: tuple[Quote, ...] = ()
 
     @property
     def location(self) -> str:
@@ -51,7 +65,8 @@ class Citation:
                    chunk_id=data["chunk_id"], quote=data.get("quote", ""),
                    start=data.get("start", 0), end=data.get("end", 0),
                    support=data.get("support", 0.0), section=data.get("section"),
-                   page=data.get("page"))
+                   page=data.get("page"),
+                   quotes=tuple(Quote(**q) for q in data.get("quotes", ())))
 
 
 @dataclass(frozen=True)

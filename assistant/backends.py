@@ -75,6 +75,9 @@ class Backend(ABC):
         cannot."""
         return ""
 
+    def warm_up(self) -> None:  # noqa: B027 - most backends have nothing to load
+        """Make the first answer as quick as the later ones (nothing to do without a model)."""
+
 
 class ChatBackend(Backend):
     """A LangChain chat model reading numbered excerpts: prompts are LCEL chains."""
@@ -129,6 +132,18 @@ class ChatBackend(Backend):
             "language_name": prompts.message(language, "language_name"),
             "not_found": prompts.NOT_FOUND,
         })
+
+    def warm_up(self) -> None:
+        """The model loaded and the fixed prompt prefix evaluated: one answer prompt is started
+        and closed at its first token (closing ends the request). llama.cpp keeps that prompt's
+        state, so the first question only pays for its own part, as every later one does."""
+        stream = self.answer_chain.stream({
+            "sources": "[1] …", "question": "…", "not_found": prompts.NOT_FOUND,
+            "language_name": prompts.message("en", "language_name")})
+        try:
+            next(stream, None)
+        finally:
+            stream.close()
 
     def condense(self, question: str, history: History, history_text: str) -> str:
         rewritten = self.condense_chain.invoke({"history": history_text, "question": question})

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from assistant.answer import Citation, CitationChange
+from assistant.answer import Citation, CitationChange, Quote
 from assistant.specifics import missing_specifics
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
@@ -169,6 +169,7 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
     claims = parse_claims(answer)
     supports = _Supports(claims, context, embed, question)
     best: dict[int, Citation] = {}
+    quotes: dict[int, list[Quote]] = {}
     removed: list[CitationChange] = []
     added: list[CitationChange] = []
     kept_sentences: list[str] = []
@@ -189,11 +190,14 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
                 round(scores[backing][0], 3)))
         for n in kept:
             citation = _citation(n, context[n - 1], scores[n])
+            quotes.setdefault(n, []).append(Quote(claim.text, citation.quote, citation.start,
+                                                  citation.end, citation.page))
             if n not in best or citation.support > best[n].support:
                 best[n] = citation
         markers = "".join(f"[{n}]" for n in kept)
         kept_sentences.append(f"{claim.text} {markers}".strip() if markers else claim.text)
-    return Verification(text=" ".join(kept_sentences), citations=[best[n] for n in sorted(best)],
+    citations = [replace(best[n], quotes=tuple(quotes[n])) for n in sorted(best)]
+    return Verification(text=" ".join(kept_sentences), citations=citations,
                         removed=removed, added=added, claims=len(claims))
 
 

@@ -25,10 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.llama_build import cpu_flags, cpu_model
 from assistant.metrics import percentile
 from assistant.settings import Settings
-from benchmarks.report import save
+from benchmarks.report import machine, save
 from vectorstore.chunking import chunk_document
 from vectorstore.embeddings import make_embeddings, resolve_embedding
 from vectorstore.ingest import discover, embed_chunks, embedding_text, sentence_spans_worth_a_vector
@@ -120,9 +119,7 @@ def main() -> int:
         e2e = end_to_end(args.corpus, args.data_dir or Path(tmp))
     log.info("the embedder alone on the same chunks …")
     alone = embedder_alone(args.corpus, settings)
-    result = {"cpu": cpu_model(), "cpu_flags": " ".join(sorted(
-                  f for f in cpu_flags() if f.startswith(("avx", "amx", "fma", "f16c")))),
-              "threads": alone.pop("threads"), "corpus": str(args.corpus.relative_to(REPO)),
+    result = {**machine(), "threads": alone.pop("threads"), "corpus": str(args.corpus.relative_to(REPO)),
               "measured_at": time.strftime("%Y-%m-%d %H:%M"), "end_to_end": e2e, "embedder": alone}
     save(args.out, "ingest_speed", result, markdown(result))
     return 0

@@ -7,6 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.llama_build import cpu_flags, cpu_model
+
+
+def machine() -> dict[str, str]:
+    """The CPU a figure comes from and the instruction sets that decide model speed."""
+    return {"cpu": cpu_model(), "cpu_flags": " ".join(sorted(
+        f for f in cpu_flags() if f.startswith(("avx", "amx", "fma", "f16c"))))}
+
 
 def save(out: Path, name: str, result: dict, table: str) -> None:
     out.mkdir(parents=True, exist_ok=True)

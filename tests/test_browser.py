@@ -6,11 +6,17 @@ import re
 import shutil
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from tests.conftest import start_app, stop  # noqa: E402
+from tests.test_local_worker import cpu_seconds, wait_for_worker, wait_until_busy, wait_until_idle  # noqa: E402
+from ui.app import EXAMPLES  # noqa: E402
+
+REALDOCS_PDF = Path(__file__).resolve().parents[1] / "eval/realdocs/corpus/pdf/lshort-nl.pdf"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
@@ -33,6 +39,51 @@ def browser():
 def _ask(page, question: str) -> None:
     page.locator("#kb-question textarea").fill(question)
     page.locator("#kb-send").click()
+
+
+def _sections_hidden(page) -> list[bool]:
+    return page.locator("#kb-sources section.kb-msg").evaluate_all("ss => ss.map(s => s.hidden)")
+
+
+def test_markers_open_their_own_passage_and_each_answer_keeps_its_sources(browser, extractive_app):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    _ask(page, EXAMPLES[2])
+    first = page.locator("#kb-chat a.kb-marker[href^='#kb-m0-']").first
+    expect(first).to_be_visible(timeout=120_000)
+    expect(page.locator("#kb-send")).to_be_enabled(timeout=30_000)
+
+    # an empty box sends nothing: no bubble, no answer
+    bubbles = page.locator("#kb-chat .message").count()
+    page.locator("#kb-question textarea").fill("")
+    page.locator("#kb-question textarea").press("Enter")
+    page.wait_for_timeout(1500)
+    assert page.locator("#kb-chat .message").count() == bubbles
+
+    _ask(page, EXAMPLES[0])
+    expect(page.locator("#kb-chat a.kb-marker[href^='#kb-m1-']").first).to_be_visible(timeout=120_000)
+    assert _sections_hidden(page) == [True, False]  # the latest answer's sources are shown
+
+    # focus (keyboard) shows the tip: source, place and quote
+    first.focus()
+    tip = first.locator(".kb-tip")
+    expect(tip).to_be_visible()
+    assert tip.bounding_box()["width"] > 100
+    tip_text = tip.inner_text()
+    page.screenshot(path=str(ARTEFACTS / "marker-tip.png"))
+
+    # following the first answer's marker brings back that answer's sources and highlights
+    # the very sentence the marker stands for
+    first.click()
+    assert _sections_hidden(page) == [False, True]
+    focused = page.locator("#kb-sources mark.kb-focus")
+    expect(focused).to_have_count(1)
+    expect(focused).to_be_in_viewport()
+    assert " ".join(focused.inner_text().split()) in " ".join(tip_text.split())
+    assert focused.evaluate("m => m.closest('details').open")
+    assert len(page.context.pages) == 1  # no new tab
+    page.screenshot(path=str(ARTEFACTS / "marker-followed.png"), full_page=True)
+    page.close()
 
 
 def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
@@ -74,6 +125,22 @@ def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
     assert page.locator("#kb-sources script").count() == 0
     assert dialogs == []
     page.screenshot(path=str(ARTEFACTS / "xss-as-text.png"), full_page=True)
+
+    # removal names what would go and asks first; nothing is preselected
+    page.get_by_role("tab", name="Documents").click()
+    choice = page.locator("#kb-remove-choice input")
+    expect(choice).to_have_value("")
+    choice.click()
+    page.get_by_role("option", name=re.compile(r"verslag_xss\.md")).click()
+    page.locator("#kb-remove").click()
+    expect(page.locator("#kb-remove-confirm-text")).to_contain_text("verslag_xss.md", timeout=30_000)
+    page.locator("#kb-remove-keep").click()
+    expect(page.locator("#kb-remove-confirm")).to_be_hidden()
+    expect(page.locator("#kb-docs")).to_contain_text("verslag_xss.md")
+    page.locator("#kb-remove").click()
+    page.locator("#kb-remove-confirm").click()
+    expect(page.locator("#kb-upload-results")).to_contain_text("removed", timeout=60_000)
+    expect(page.locator("#kb-docs")).not_to_contain_text("verslag_xss.md", timeout=30_000)
     page.close()
 
 
@@ -118,20 +185,123 @@ def test_sources_panel_lists_cited_passages_first_then_the_others(browser, extra
     page.screenshot(path=str(ARTEFACTS / "sources-cited-and-uncited.png"), full_page=True)
 
     _ask(page, "Combien coûte l'abonnement Gemini Advanced ?")  # not in the documents
-    expect(sources.locator(".kb-abstain")).to_be_visible(timeout=120_000)
-    assert sources.locator(".kb-uncited").count() >= 1  # what was looked at
-    assert sources.locator(".kb-cited").count() == 0
+    shown = sources.locator("section.kb-msg:not([hidden])")
+    expect(shown.locator(".kb-abstain")).to_be_visible(timeout=120_000)
+    assert shown.locator(".kb-uncited").count() >= 1  # what was looked at
+    assert shown.locator(".kb-cited").count() == 0
     page.close()
 
 
-def test_evaluation_runs_from_the_app_with_progress(browser, extractive_app):
+def test_evaluation_runs_from_the_app_with_progress_and_can_be_cancelled(browser, extractive_app):
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     page.goto(extractive_app)
     page.get_by_role("tab", name="Evaluation").click()
-    page.locator("#kb-run-eval").click()
-    expect(page.get_by_text(re.compile(r"evaluating \d+/69 questions")).first).to_be_visible(timeout=60_000)
-    expect(page.locator("#kb-report")).to_contain_text("backend: extractive", timeout=300_000)
+    run = page.locator("#kb-run-eval")
+    run.click()
+    progress = page.get_by_text(re.compile(r"evaluating \d+/69 questions")).first
+    expect(progress).to_be_visible(timeout=60_000)
+    # the progress is shown next to the button, not at the top of the page
+    assert abs(progress.bounding_box()["y"] - run.bounding_box()["y"]) < 200
+    page.locator("#kb-cancel-eval").click()
+    expect(page.locator("#kb-eval-status")).to_contain_text("cancelled", timeout=60_000)
+    expect(run).to_be_enabled()
+    expect(page.locator("#kb-cancel-eval")).to_be_hidden()
+
+    run.click()
+    expect(page.locator("#kb-eval-status")).to_contain_text("Evaluated 69 questions", timeout=300_000)
+    expect(page.locator("#kb-report")).to_contain_text("backend: extractive", timeout=60_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('#kb-charts img')].filter(i => i.naturalWidth > 0).length >= 3",
         timeout=60_000)
     page.close()
+
+
+def test_a_pdf_citation_shows_its_page_as_printed(browser, extractive_app, tmp_path):
+    """A PDF uploaded through the app, then cited: its page is drawn with the quote marked."""
+    excerpt = pdfium.PdfDocument.new()
+    excerpt.import_pages(pdfium.PdfDocument(REALDOCS_PDF), [35, 36])  # special characters
+    pdf = tmp_path / "tekens.pdf"
+    excerpt.save(str(pdf))
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#kb-upload input[type=file]").set_input_files(str(pdf))
+    page.locator("#kb-ingest").click()
+    expect(page.locator("#kb-upload-results")).to_contain_text("added", timeout=300_000)
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "Hoe noemt men in LaTeX het langste liggende streepje?")
+    shown = page.locator("#kb-sources section.kb-msg:not([hidden])")
+    view = shown.locator(".kb-cited .kb-page-view").first
+    expect(view).to_be_attached(timeout=120_000)
+    view.locator("summary").click()
+    image = view.locator("img")
+    expect(image).to_be_visible()
+    page.wait_for_function("i => i.complete && i.naturalWidth > 500", arg=image.element_handle(),
+                           timeout=30_000)
+    assert "/gradio_api/file=" in image.get_attribute("src")
+    assert "p. " in view.locator("summary").inner_text()
+    page.screenshot(path=str(ARTEFACTS / "pdf-page-view.png"), full_page=True)
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def password_app(corpus_data_dir, tmp_path_factory):
+    data = tmp_path_factory.mktemp("app-password")
+    shutil.copytree(corpus_data_dir, data, dirs_exist_ok=True)
+    proc, url = start_app(data, data / "serve.log", KENBRON_LLM="extractive",
+                          KENBRON_UPLOADS="password", KENBRON_ADMIN_PASSWORD="s3cret-admin")
+    yield url
+    stop(proc)
+
+
+def test_only_an_admin_sees_the_evaluation_button(browser, password_app):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(password_app)
+    page.get_by_role("tab", name="Evaluation").click()
+    run = page.locator("#kb-run-eval")
+    password = page.get_by_label("Admin password").last
+    expect(password).to_be_visible(timeout=30_000)
+    expect(run).to_be_hidden()
+    password.fill("wrong")
+    page.wait_for_timeout(1000)
+    expect(run).to_be_hidden()
+    password.fill("s3cret-admin")
+    expect(run).to_be_visible(timeout=10_000)
+    page.close()
+
+
+@pytest.mark.llm
+def test_stop_ends_the_models_answer_and_a_second_question_waits(browser, corpus_data_dir, tmp_path):
+    """With the real local model: while an answer is written Ask is off and a second question
+    stays in the box (it never replaces the first answer); Stop ends the model's work at once
+    and the chat takes the next question."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus_data_dir, data)
+    proc, url = start_app(data, tmp_path / "serve.log", KENBRON_LLM="local")
+    try:
+        worker = wait_for_worker(proc.pid)
+        wait_until_idle(worker, timeout=180)  # the warm-up has loaded the model
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(url)
+        busy_from = cpu_seconds(worker)
+        _ask(page, EXAMPLES[1])
+        expect(page.locator("#kb-stop")).to_be_visible(timeout=10_000)
+        expect(page.locator("#kb-send")).to_be_disabled()
+        page.locator("#kb-question textarea").fill(EXAMPLES[2])
+        page.locator("#kb-question textarea").press("Enter")
+        wait_until_busy(worker, busy_from)  # the model is reading the first question's prompt
+        expect(page.locator("#kb-question textarea")).to_have_value(EXAMPLES[2])
+        page.locator("#kb-stop").click()
+        expect(page.locator("#kb-send")).to_be_enabled(timeout=60_000)
+        bot = page.locator("#kb-chat .message.bot")
+        expect(bot.last).to_contain_text("Gestopt")
+        wait_until_idle(worker, timeout=15)  # the model's request was closed, not left to finish
+        page.screenshot(path=str(ARTEFACTS / "stopped.png"))
+
+        page.locator("#kb-send").click()  # the question that waited in the box
+        expect(page.locator("#kb-chat a.kb-marker[href^='#kb-m1-']").first).to_be_visible(timeout=300_000)
+        expect(bot).to_have_count(2)
+        expect(bot.first).to_contain_text("Gestopt")  # the first message is still there
+        page.close()
+    finally:
+        stop(proc)

@@ -10,8 +10,11 @@ full rebuild for a small change.
 from __future__ import annotations
 
 import hashlib
+import logging
+import shutil
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +28,8 @@ from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_
 from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
 from vectorstore.store import ChunkStore, DocumentRecord, StoreError, open_client, recorded_embedding
+
+log = logging.getLogger(__name__)
 
 # Reciprocal rank fusion constant. The classic 60 was tuned for fusing deep rank lists of many
 # systems; we fuse three lists and show the top 5, where agreement at the very top matters most.
@@ -65,6 +70,7 @@ class KnowledgeBase:
                          else f"the vector store in {where}")
         key = hashlib.sha1(f"{where}|{config.collection}".encode()).hexdigest()[:12]
         self._lexical_path = config.data_dir / "lexical" / f"{config.collection}-{key}.pkl"
+        self._originals = config.data_dir / "originals" / f"{config.collection}-{key}"
         self._lock = threading.RLock()  # guards the lexical index
         self._ingest_lock = threading.Lock()
         # search, then best_sentences for the same question: embed the question once
@@ -86,6 +92,7 @@ class KnowledgeBase:
             report = ingest_paths(self.store, paths, self.config.chunking, progress,
                                   self.config.max_file_bytes, replace)
             self.sync_lexical()
+            self._sync_originals(report.added + report.updated)
             return report
 
     def documents(self) -> list[DocumentRecord]:
@@ -101,7 +108,42 @@ class KnowledgeBase:
                 raise KeyError(source_id)
             removed = self.store.remove(source_id)
             self.sync_lexical()
+            self._sync_originals()
             return removed
+
+    # --- kept PDFs ---------------------------------------------------------------------------
+
+    def original(self, source_id: str) -> Path | None:
+        """The kept copy of an ingested PDF, from which a cited page is shown as printed; None
+        for other formats and for PDFs ingested before copies were kept."""
+        doc = self.store.documents().get(source_id)
+        if doc is None or doc.format != "pdf":
+            return None
+        path = self._originals / f"{doc.doc_hash}.pdf"
+        return path if path.is_file() else None
+
+    def _sync_originals(self, new: Iterable[str] = ()) -> None:
+        """Copy the PDFs just ingested (uploads come from a temporary folder) and delete the
+        copies no published document needs any more. A copy that fails costs only its page
+        pictures, so it is logged, not raised."""
+        docs = self.store.documents()
+        wanted = {d.doc_hash for d in docs.values() if d.format == "pdf"}
+        for sid in new:
+            doc = docs.get(sid)
+            target = self._originals / f"{doc.doc_hash}.pdf" if doc else None
+            if doc is None or doc.format != "pdf" or not doc.path or target.is_file():
+                continue
+            try:
+                self._originals.mkdir(parents=True, exist_ok=True)
+                partial = target.with_suffix(".part")
+                shutil.copyfile(doc.path, partial)
+                partial.replace(target)
+            except OSError as exc:
+                log.warning("could not keep a copy of %s for page pictures: %s", sid, exc)
+        if self._originals.is_dir():
+            for kept in self._originals.glob("*.pdf"):
+                if kept.stem not in wanted:
+                    kept.unlink(missing_ok=True)
 
     # --- lexical index sync ------------------------------------------------------------------
 

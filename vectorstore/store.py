@@ -60,11 +60,12 @@ class DocumentRecord:
     description: str | None = None
     path: str | None = None
     ingested_at: float = 0.0
+    pages: int | None = None  # printed pages (PDF, OCR); None for formats without pages
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source_id, "title": self.title, "language": self.language,
-            "date": self.date, "chunks": self.chunks, "format": self.format,
+            "date": self.date, "chunks": self.chunks, "pages": self.pages, "format": self.format,
             "doc_hash": self.doc_hash, "description": self.description, "path": self.path,
         }
 
@@ -206,6 +207,7 @@ class ChunkStore:
                 "title": doc.title, "language": doc.language, "doc_hash": doc.doc_hash,
                 "chunks": n_chunks, "format": doc.format, "ingested_at": time.time(),
                 "date": doc.date, "description": doc.description, "path": doc.path,
+                "pages": len(doc.pages) or None,
             }
             metas.append({k: v for k, v in meta.items() if v is not None})
         for i in range(0, len(docs), _WRITE_BATCH):
@@ -313,4 +315,5 @@ def _record_from_meta(source_id: str, meta: dict[str, Any]) -> DocumentRecord:
         description=meta.get("description"),
         path=meta.get("path"),
         ingested_at=float(meta.get("ingested_at", 0.0)),
+        pages=meta.get("pages"),
     )
