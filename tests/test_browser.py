@@ -152,6 +152,11 @@ def test_phone_viewport(browser, extractive_app):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=str(ARTEFACTS / "chat-phone.png"), full_page=True)
+    # the sources sit below the chat on a phone: a marker takes the reader to its passage
+    marker = page.locator("#kb-chat a.kb-marker").first
+    marker.scroll_into_view_if_needed()
+    marker.click()
+    expect(page.locator("#kb-sources mark.kb-focus")).to_be_in_viewport()
     page.close()
 
 

@@ -31,6 +31,7 @@ from assistant.chain import Assistant, QuestionError  # noqa: E402
 from assistant.llm import model_label  # noqa: E402
 from assistant.prompts import message  # noqa: E402
 from assistant.settings import BUNDLED_CORPUS, REPO_ROOT, Settings  # noqa: E402
+from ui.labels import I18N, label  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 from ui.render import MARKER_SCRIPT, answer_html, plain_text, sources_panel, sources_section  # noqa: E402
 from ui.request_log import log_answer  # noqa: E402
@@ -220,6 +221,21 @@ class KenbronUI:
         if stop is not None:
             stop.set()
 
+    def about(self) -> str:
+        """What answers and from what, in plain words (the settings behind it in brackets)."""
+        s = self.settings
+        docs = self.kb.documents()
+        if self.assistant.chat is None:
+            who = "quoting the best-supported source sentences " + (
+                "(no local model on this Space and no API secret set)" if s.on_spaces
+                else "(no language model)")
+        else:
+            where = "on this machine" if s.backend == "local" else "through an API"
+            who = f"the language model **{model_label(s, self.assistant.chat)}** ({where})"
+        return (f"<small>Answers by {who}, from the {s.k} best-matching passages of "
+                f"{len(docs)} documents ({sum(d.chunks for d in docs)} passages) · search: "
+                f"{self.kb.embedding} embeddings and keywords · backend `{s.backend}`</small>")
+
     def readiness(self) -> tuple[str, gr.Timer]:
         """A line saying the model is still loading (the start-up warm-up), gone once it is."""
         if self.assistant.ready.is_set():
@@ -400,41 +416,35 @@ class KenbronUI:
 
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="Kenbron") as demo:
-            gr.Markdown("# Kenbron\nAsk in English, Nederlands or français. Every claim links to "
-                        "the passage it came from — or you get an honest “the documents don't say”.")
-            with gr.Tab("Chat"):
-                self._chat_tab()
-            with gr.Tab("Documents"):
+            gr.Markdown(label("intro"))
+            with gr.Tab(label("chat"), id="chat"):
+                about = self._chat_tab()
+            with gr.Tab(label("documents"), id="documents"):
                 table, choice = self._documents_tab()
-            with gr.Tab("Evaluation"):
+            with gr.Tab(label("evaluation"), id="evaluation"):
                 self._evaluation_tab()
-            demo.load(lambda: (self.documents_table(), self._choices()), None,
-                      [table, choice], api_name=False)
+            demo.load(lambda: (self.documents_table(), self._choices(), self.about()), None,
+                      [table, choice, about], api_name=False)
             gr.api(self.api_ask, api_name="ask")
         return demo
 
-    def _chat_tab(self) -> None:
+    def _chat_tab(self) -> gr.Markdown:
         s = self.settings
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(label="Conversation", height=480,
+                chatbot = gr.Chatbot(label=label("conversation"), height=480,
                                      buttons=["copy"], feedback_options=("Like", "Dislike"),
                                      elem_id="kb-chat")
                 with gr.Row():
-                    box = gr.Textbox(label="Your question", placeholder="Ask a question…", show_label=False,
-                                     scale=5, elem_id="kb-question", max_length=s.max_question_chars)
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-send")
-                    stop = gr.Button("Stop", variant="stop", scale=1, visible=False, elem_id="kb-stop")
+                    box = gr.Textbox(label=label("question"), placeholder=label("placeholder"),
+                                     show_label=False, scale=5, elem_id="kb-question",
+                                     max_length=s.max_question_chars)
+                    send = gr.Button(label("ask"), variant="primary", scale=1, elem_id="kb-send")
+                    stop = gr.Button(label("stop"), variant="stop", scale=1, visible=False, elem_id="kb-stop")
                 with gr.Row():
-                    clear = gr.Button("Clear chat", size="sm", elem_id="kb-clear")
-                gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                model = model_label(s, self.assistant.chat)
-                why = (" (no local model on this Space and no API secret set: answers quote "
-                       "the best-supported source sentences)"
-                       if s.on_spaces and s.backend == "extractive" else "")
-                gr.Markdown(f"<small>Backend: **{s.backend}**{why} · model: **{model}** · "
-                            f"k = {s.k} · embeddings: {self.assistant.kb.embedding}</small>",
-                            elem_id="kb-settings")
+                    clear = gr.Button(label("clear"), size="sm", elem_id="kb-clear")
+                gr.Examples(EXAMPLES, inputs=box, label=label("examples"))
+                about = gr.Markdown(self.about(), elem_id="kb-settings")
                 warming = gr.Markdown(self.readiness()[0], elem_id="kb-ready")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(sources_panel([]), elem_id="kb-sources")
@@ -450,28 +460,29 @@ class KenbronUI:
         clear.click(lambda: ([], sources_panel([]), [], ""), None, [chatbot, sources, sections, last],
                     api_name=False)
         chatbot.like(self.feedback, [last], None, api_name=False)
+        return about
 
     def _documents_tab(self) -> tuple[gr.Dataframe, gr.Dropdown]:
         policy = self.settings.uploads
         table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
                              headers=["title", "language", "date", "pages", "chunks", "file"],
-                             label="Ingested documents", wrap=True)
+                             label=label("ingested"), wrap=True)
         with gr.Group(visible=policy != "off"):
-            password = gr.Textbox(label="Admin password", type="password",
+            password = gr.Textbox(label=label("password"), type="password",
                                   visible=policy == "password")
-            files = gr.File(label=f"Add documents ({' '.join(SUPPORTED_SUFFIXES)})",
+            files = gr.File(label=label("add"),
                             file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
                             elem_id="kb-upload")
-            upload_btn = gr.Button("Ingest files", variant="primary", elem_id="kb-ingest")
+            upload_btn = gr.Button(label("ingest"), variant="primary", elem_id="kb-ingest")
             results = gr.Dataframe(headers=["file", "result", "details"], interactive=False,
-                                   label="Results", elem_id="kb-upload-results", wrap=True)
+                                   label=label("results"), elem_id="kb-upload-results", wrap=True)
             with gr.Row():
-                choice = gr.Dropdown([], value=None, label="Remove a document", elem_id="kb-remove-choice")
-                remove_btn = gr.Button("Remove…", variant="stop", elem_id="kb-remove")
+                choice = gr.Dropdown([], value=None, label=label("remove_choice"), elem_id="kb-remove-choice")
+                remove_btn = gr.Button(label("remove"), variant="stop", elem_id="kb-remove")
             confirm_text = gr.Markdown(visible=False, elem_id="kb-remove-confirm-text")
             with gr.Row(visible=False) as confirm_row:
-                confirm_btn = gr.Button("Yes, remove it", variant="stop", elem_id="kb-remove-confirm")
-                keep_btn = gr.Button("Keep it", elem_id="kb-remove-keep")
+                confirm_btn = gr.Button(label("confirm"), variant="stop", elem_id="kb-remove-confirm")
+                keep_btn = gr.Button(label("keep"), elem_id="kb-remove-keep")
         if policy == "off":
             gr.Markdown("Uploads and removals are disabled on this deployment.")
         else:
@@ -492,18 +503,18 @@ class KenbronUI:
         report_md, charts = self.eval_view()
         # charts first: below the long report the gallery's lazy images stay unloaded
         # until scrolled to, and the tab looked like three empty frames
-        gallery = gr.Gallery(charts, columns=3, label="Charts", height="auto",
+        gallery = gr.Gallery(charts, columns=3, label=label("charts"), height="auto",
                              elem_id="kb-charts", visible=bool(charts))
         report_view = gr.Markdown(report_md, elem_id="kb-report")
         policy = self.settings.uploads
         # an evaluation takes the model for up to an hour: only an admin may start one
         with gr.Row(visible=policy != "off", equal_height=True):
-            eval_password = gr.Textbox(label="Admin password", type="password",
+            eval_password = gr.Textbox(label=label("password"), type="password",
                                        visible=policy == "password", scale=2)
             with gr.Column(scale=3):
-                run_eval = gr.Button("Run the dev-set evaluation", elem_id="kb-run-eval",
+                run_eval = gr.Button(label("run_eval"), elem_id="kb-run-eval",
                                      visible=policy == "open")
-                cancel = gr.Button("Cancel the evaluation", variant="stop", visible=False,
+                cancel = gr.Button(label("cancel_eval"), variant="stop", visible=False,
                                    elem_id="kb-cancel-eval")
                 status = gr.Markdown(elem_id="kb-eval-status")
         eval_password.change(self.is_admin, eval_password, run_eval, api_name=False, queue=False)
@@ -560,6 +571,7 @@ def make_server_app(settings: Settings):
     demo.queue(default_concurrency_limit=4, max_size=64)
     return gr.mount_gradio_app(
         app, demo, path="/", ssr_mode=False, auth=auth, show_error=True, css=CSS, head=MARKER_SCRIPT,
+        i18n=I18N,
         allowed_paths=[str(settings.data_dir / "eval"), str(REPO_ROOT / "eval" / "report"),
                        str(pages_dir(settings))])
 
