@@ -30,6 +30,7 @@ from assistant.extractive import extract_answer, rank_sentences
 from assistant.llm import describe_error, make_chat_model, model_label
 from assistant.settings import Settings, store_config
 from assistant.specifics import asks_for_number, lost_numbers, missing_specifics, numbers
+from assistant.suggestions import follow_ups
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_language, detect_question_language
@@ -151,6 +152,11 @@ class Assistant:
             shown.update(own_keys[j] for j in picked)
             out.append(" … ".join(parts))
         return out
+
+    def follow_ups(self, answer: Answer) -> list[str]:
+        """Questions the answer's retrieved passages answer too (`assistant.suggestions`)."""
+        return follow_ups(answer, lambda q, k: self.kb.search(q, k, language=answer.language),
+                          self.settings.k)
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for — the index, both embedders,

@@ -221,6 +221,24 @@ def test_evaluation_runs_from_the_app_with_progress_and_can_be_cancelled(browser
     page.close()
 
 
+def test_a_follow_up_offered_under_an_answer_is_asked_when_clicked(browser, extractive_app):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    _ask(page, "What are the risks of artificial intelligence?")  # written for this test
+    options = page.locator("#kb-chat button.option")
+    expect(options.first).to_be_visible(timeout=120_000)
+    assert page.locator("#kb-chat a.kb-marker a").count() == 0  # a quoted link stays text in a tip
+    texts = options.all_inner_texts()
+    assert 1 <= len(texts) <= 3 and all(t.startswith("What do") for t in texts), texts  # English
+    interview = options.filter(has_text="Interview")  # the other document the search found
+    follow_up = interview.inner_text()
+    interview.click()
+    expect(page.locator("#kb-chat .message.user").last).to_have_text(follow_up, timeout=30_000)
+    expect(page.locator("#kb-chat a.kb-marker[href^='#kb-m1-']").first).to_be_visible(timeout=120_000)
+    page.screenshot(path=str(ARTEFACTS / "follow-up.png"), full_page=True)
+    page.close()
+
+
 def test_a_pdf_citation_shows_its_page_as_printed(browser, extractive_app, tmp_path):
     """A PDF uploaded through the app, then cited: its page is drawn with the quote marked."""
     excerpt = pdfium.PdfDocument.new()

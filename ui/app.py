@@ -163,7 +163,11 @@ class KenbronUI:
         message and its sources into a new section of the panel, the earlier answers keeping
         theirs. Stop ends the answer at the model's next token: closing the stream closes the
         model's request, so the model is free for the next question."""
-        pairs = _history_pairs(history[:-1])
+        offered = [o.get("value") for m in history[-2:-1] for o in m.get("options") or ()]
+        # a follow-up suggestion names its own topic: asked without the conversation before it
+        pairs = [] if question in offered else _history_pairs(history[:-1])
+        if question in offered:
+            log.info("a follow-up suggestion was chosen; asked on its own")
         language = detect_question_language(question)
         msg = len(sections)
         yield history, sources_panel(sections, note=message(language, "searching")), gr.skip(), gr.skip()
@@ -198,6 +202,10 @@ class KenbronUI:
                         {"backend": answer.backend, "model": answer.model, "k": self.settings.k,
                          "question": answer.question, "abstained": answer.abstained,
                          "citations": len(answer.citations)})
+                    suggestions = [] if answer.error else self.assistant.follow_ups(answer)
+                    if suggestions:  # offered once the answer is shown: a few searches
+                        history[-1] = {**history[-1], "options": [{"value": q} for q in suggestions]}
+                        yield history, gr.skip(), gr.skip(), gr.skip()
         except QuestionError as exc:
             history[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
             yield history, sources_panel(sections[:-1]), sections[:-1], ""
@@ -214,6 +222,11 @@ class KenbronUI:
             log.warning("could not render page %s of %s: %s", page, source_id, exc)
             return None
         return f"/gradio_api/file={png}" if png else None
+
+    @staticmethod
+    def pick(choice: gr.SelectData) -> str:
+        """A follow-up suggestion under an answer, clicked: into the question box."""
+        return str(choice.value)
 
     def stop(self, request: gr.Request) -> None:
         """Stop the answer this conversation waits for (see `_answer`)."""
@@ -454,8 +467,12 @@ class KenbronUI:
         ticks.tick(self.readiness, None, [warming, ticks], api_name=False, queue=False)
         asked = gr.on([send.click, box.submit], self.start, [box, chatbot], [box, chatbot, send, stop],
                       api_name=False, queue=False)
-        asked.then(self.chat, [chatbot, sections], [chatbot, sources, sections, last, send, stop],
-                   api_name=False)
+        # a follow-up suggestion clicked is asked as if typed (and waits in the box if busy)
+        picked = chatbot.option_select(self.pick, None, box, api_name=False, queue=False).then(
+            self.start, [box, chatbot], [box, chatbot, send, stop], api_name=False, queue=False)
+        for sent in (asked, picked):
+            sent.then(self.chat, [chatbot, sections], [chatbot, sources, sections, last, send, stop],
+                      api_name=False)
         stop.click(self.stop, None, None, api_name=False, queue=False)
         clear.click(lambda: ([], sources_panel([]), [], ""), None, [chatbot, sources, sections, last],
                     api_name=False)

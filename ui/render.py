@@ -23,6 +23,8 @@ from vectorstore.documents import ScoredChunk
 CONTEXT_CHARS = 280
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 TIP_CLASS = "kb-tip"
+# the chat renders Markdown: a quoted "[text](url)" would become a link inside the marker's link
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "[]()*_`~\\"})
 _TIP = re.compile(rf"<span class='{TIP_CLASS}'>[^<]*</span>")
 _TAG = re.compile(r"<[^>]+>")
 
@@ -183,7 +185,7 @@ def _marker(c: Citation, msg: int, occurrence: int, language: str) -> str:
     where = " · ".join(x for x in (c.title or c.source_id, place) if x)
     tip = f"{message(language, 'source')} {c.n}: {where} — “{' '.join(quote.split())}”"
     return (f"<a class='kb-marker' href='#{_source_id(msg, c.n)}-q{j}'>[{c.n}]"
-            f"<span class='{TIP_CLASS}'>{escape(tip)}</span></a>")
+            f"<span class='{TIP_CLASS}'>{escape(tip).translate(_MARKDOWN)}</span></a>")
 
 
 def plain_text(html: str) -> str:
