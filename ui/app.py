@@ -338,7 +338,7 @@ class KenbronUI:
             rows.append([sid, "unchanged", ""])
         for path, reason in report.rejected:
             rows.append([Path(path).name, "rejected", reason])
-        return rows, self.documents_table(), self._choices()
+        return rows
 
     def ask_removal(self, source_id: str | None, password: str):
         """The first step of a removal: name what would go, and ask."""
@@ -505,8 +505,11 @@ class KenbronUI:
         else:
             # one change to the documents at a time, the next shown as queued with its place;
             # chat events have their own slots, so questions are answered meanwhile
-            upload_btn.click(self.upload, [files, password], [results, table, choice],
-                             api_name="ingest", concurrency_id="documents", concurrency_limit=1)
+            # the progress bar covers only the results, so the table stays readable meanwhile
+            upload_btn.click(self.upload, [files, password], results, api_name="ingest",
+                             concurrency_id="documents", concurrency_limit=1).then(
+                lambda: (self.documents_table(), self._choices()), None, [table, choice],
+                api_name=False)
             remove_btn.click(self.ask_removal, [choice, password], [confirm_text, confirm_row],
                              api_name=False, queue=False)
             keep_btn.click(lambda: (gr.update(visible=False), gr.update(visible=False)), None,
