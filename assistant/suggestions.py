@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from assistant import prompts
 from assistant.answer import Answer
@@ -23,7 +23,8 @@ from vectorstore.documents import SECTION_SEPARATOR, ScoredChunk
 
 MAX_SUGGESTIONS = 3
 MAX_TOPIC_CHARS = 80  # longer "titles" are sentences (news headlines cut at their start)
-_NUMBERING = re.compile(r"^\s*(?:[\dIVXLivxl]+[.)]?)(?:\d+[.)]?)*\s+")
+# "3.9.1.", "2.4", "12", "IV." before a heading; a word such as "Il" is not a number
+_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.)\s+")
 
 
 def _norm(text: str) -> str:
@@ -50,7 +51,10 @@ def topic_of(hit: ScoredChunk) -> tuple[str, str | None] | None:
     return topic, parent if parent and _norm(parent) != _norm(topic) else None
 
 
-def follow_ups(answer: Answer, search, k: int, limit: int = MAX_SUGGESTIONS) -> list[str]:
+Search = Callable[[str, int], Sequence[ScoredChunk]]
+
+
+def follow_ups(answer: Answer, search: Search, k: int, limit: int = MAX_SUGGESTIONS) -> list[str]:
     """Up to `limit` questions about topics of `answer.retrieved`, each checked by `search`
     (question, k → hits) to find its own passage again."""
     cited = {c.chunk_id for c in answer.citations}

@@ -180,7 +180,7 @@ class KenbronUI:
             for event in events:
                 if stop.is_set():
                     events.close()  # GeneratorExit down to the model's HTTP stream
-                    stopped = f"⏹ *{message(language, 'stopped')}*"
+                    stopped = f"■ *{message(language, 'stopped')}*"
                     history[-1] = {"role": "assistant", "content": f"{escape(text)} {stopped}".strip()}
                     yield history, sources_panel(sections), sections, ""
                     return
