@@ -162,6 +162,11 @@ class KnowledgeBase:
             generation = self.store.generation() if generation is None else generation
             if generation == self._lexical_generation and generation:
                 return False
+            # a search that read the generation before a concurrent ingest published must not
+            # take the index back to that older state: sync to what is published now
+            generation = self.store.generation()
+            if generation == self._lexical_generation and generation:
+                return False
             docs = self.store.documents(generation)
             changed = False
             for sid, doc_hash in list(index.versions.items()):

@@ -158,8 +158,12 @@ class ChunkStore:
                 continue
             docs[rid] = _record_from_meta(rid, meta)
         versions = frozenset(version_key(d.source_id, d.doc_hash) for d in docs.values())
-        self._registry_cache = (gen, docs, versions)
-        return self._registry_cache
+        found = (gen, docs, versions)
+        # kept only if nothing was published meanwhile: a generation read before a concurrent
+        # publish must never label the registry read after it (nor the reverse)
+        if gen and self.generation() == gen:
+            self._registry_cache = found
+        return found
 
     def document_text(self, source_id: str) -> str | None:
         got = self.registry.get(ids=[source_id], include=["documents"])
