@@ -291,3 +291,24 @@ def test_citation_parser_never_crashes_and_keeps_every_word(text):
         assert all(isinstance(n, int) and n >= 0 for n in claim.numbers)
         assert not MARKER.search(claim.text)
 
+
+
+def test_a_search_that_read_the_generation_before_a_publish_does_not_hide_the_new_document(
+        make_kb, docs_dir):
+    """A search racing an upload: it read the registry generation just before the upload was
+    published and reaches the registry and BM25 after it. Neither may keep the old state under
+    the new generation or take the lexical index back to the old one."""
+    kb = make_kb()
+    kb.ingest([docs_dir])
+    before = kb.store.generation()
+    late = docs_dir.parent / "veer" / "veerpont.txt"
+    late.parent.mkdir()
+    late.write_text("De veerpont van Zwartewaal vaart elk halfuur naar Brielle.", encoding="utf-8")
+    kb.ingest([late])
+    # the racing search now catches up with its old generation
+    kb.store.documents(before)
+    kb.sync_lexical(before)
+    assert "veerpont.txt" in {d.source_id for d in kb.documents()}
+    hits = kb.search("Hoe vaak vaart de veerpont van Zwartewaal naar Brielle?", k=3)
+    assert hits[0].chunk.source_id == "veerpont.txt"
+    assert "bm25" in hits[0].ranks  # the lexical index kept it
