@@ -31,7 +31,7 @@ from assistant.chain import Assistant, QuestionError  # noqa: E402
 from assistant.llm import model_label  # noqa: E402
 from assistant.prompts import message  # noqa: E402
 from assistant.settings import BUNDLED_CORPUS, REPO_ROOT, Settings  # noqa: E402
-from ui.labels import I18N, label  # noqa: E402
+from ui.labels import label  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 from ui.render import MARKER_SCRIPT, answer_html, plain_text, sources_panel, sources_section  # noqa: E402
 from ui.request_log import log_answer  # noqa: E402
@@ -591,7 +591,7 @@ def make_server_app(settings: Settings):
     demo.queue(default_concurrency_limit=4, max_size=64)
     return gr.mount_gradio_app(
         app, demo, path="/", ssr_mode=False, auth=auth, show_error=True, css=CSS, head=MARKER_SCRIPT,
-        i18n=I18N,
+        i18n=label,
         allowed_paths=[str(settings.data_dir / "eval"), str(REPO_ROOT / "eval" / "report"),
                        str(pages_dir(settings))])
 

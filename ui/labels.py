@@ -54,5 +54,5 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-I18N = gr.I18n(**LABELS)
-label = I18N  # label("ask") → the key, translated in the browser
+# label("ask") is the key; the browser shows it in the visitor's language
+label = gr.I18n(**LABELS)
