@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
 from vectorstore.documents import SECTION_SEPARATOR, ScoredChunk
+
+
+class AbstainReason(StrEnum):
+    """Why an answer is "the documents don't say" (decided in `assistant.grounding.abstention`).
+    The values are what `ask --json`, the eval's results.jsonl and the request log show."""
+
+    NO_SOURCES = "no_sources"  # nothing was retrieved
+    KEY_TERMS = "key_terms"  # a name or number of the question is in no retrieved passage
+    MODEL = "model"  # the model said the sources do not answer
+    UNSUPPORTED = "unsupported"  # no claim of the answer kept a verified citation
+    NO_NUMBER = "no_number"  # asked how many / how much / when, and no cited claim has a number
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,26 @@ class CitationChange:
 
 
 @dataclass
+class Timings:
+    """When each stage of answering ended, in milliseconds since the question arrived; None for
+    a stage the answer did not go through (only those reached are written to JSON)."""
+
+    retrieval_ms: float | None = None
+    first_token_ms: float | None = None  # the first piece of the answer text (or abstention)
+    translated_ms: float | None = None  # the answer was translated into the asker's language
+    quoted_ms: float | None = None  # the quote step replaced the model's words
+    total_ms: float | None = None
+
+    def to_dict(self) -> dict[str, float]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, float | None]) -> Timings:
+        names = {f.name for f in fields(cls)}
+        return cls(**{name: value for name, value in data.items() if name in names})
+
+
+@dataclass
 class Answer:
     question: str
     text: str
@@ -91,7 +123,7 @@ class Answer:
     abstained: bool = False
     citations: list[Citation] = field(default_factory=list)
     retrieved: list[ScoredChunk] = field(default_factory=list)
-    timings: dict[str, float | None] = field(default_factory=dict)
+    timings: Timings = field(default_factory=Timings)
     backend: str = ""
     model: str = ""
     standalone_question: str = ""
@@ -99,10 +131,9 @@ class Answer:
     removed_citations: list[CitationChange] = field(default_factory=list)
     added_citations: list[CitationChange] = field(default_factory=list)
     error: str | None = None
-    # why an abstention happened: "no_sources", "key_terms" (the gate, before any model),
-    # "model" (the model said the sources do not answer), "unsupported" (no claim verified);
-    # None when the answer was not an abstention
-    abstain_reason: str | None = None
+    # why an abstention happened (`assistant.grounding.abstention` decides); None when the
+    # answer is not an abstention
+    abstain_reason: AbstainReason | None = None
     # the answering model was asked (False for gate abstentions, the extractive backend, errors
     # before generation): what latency figures of the model should count
     model_called: bool = False
@@ -124,7 +155,7 @@ class Answer:
             "added_citations": [c.to_dict() for c in self.added_citations],
             "retrieved": [hit.to_dict() for hit in self.retrieved],
             "context_chunk_ids": self.context_chunk_ids,
-            "timings": self.timings,
+            "timings": self.timings.to_dict(),
             "backend": self.backend,
             "model": self.model,
             "error": self.error,

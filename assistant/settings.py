@@ -7,18 +7,39 @@ and secrets) and the CLI configure the same object.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from vectorstore.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
 from vectorstore.embeddings import DEFAULT_EMBEDDING
+from vectorstore.knowledge_base import RRF_K
+from vectorstore.loaders import DEFAULT_MAX_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
-BACKENDS = ("local", "openai", "compatible", "extractive")
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """What the pipeline's defaults depend on about a backend (its model is made in
+    `assistant.models.llm.FACTORIES`, under the same name)."""
+
+    remote: bool  # a model behind an API: fast and able to translate questions for retrieval
+    quotes: bool  # the small local model: its verified answer is replaced by quoted sentences
+
+
+BACKENDS = {
+    "local": BackendKind(remote=False, quotes=True),
+    "openai": BackendKind(remote=True, quotes=False),
+    "compatible": BackendKind(remote=True, quotes=False),
+    "extractive": BackendKind(remote=False, quotes=False),
+}
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the official release: anything else is refused.
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_BYTES = 1_117_320_768
+_MB = 1024 * 1024
+_ON = ("on", "1", "true", "yes")
 
 
 # Switched off for every process Kenbron starts: nothing on the default path calls home.
@@ -64,14 +85,9 @@ def _env(name: str, default: Any = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+def _flag(value: str | None) -> bool:
+    """A switch's value as set in the environment: on, 1, true or yes (any case) mean on."""
+    return (value or "").strip().lower() in _ON
 
 
 @dataclass(frozen=True)
@@ -84,11 +100,11 @@ class Settings:
     chroma_port: int = 8000
     embedding: str = DEFAULT_EMBEDDING
     embedding_model_dir: Path = field(default_factory=default_embedding_model_dir)
-    chunk_tokens: int = 200
-    chunk_overlap: int = 40
-    max_file_mb: int = 50
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    chunk_overlap: int = DEFAULT_OVERLAP_TOKENS
+    max_file_mb: int = DEFAULT_MAX_BYTES // _MB
     k: int = 5
-    rrf_k: int = 2
+    rrf_k: int = RRF_K
     # answering
     backend: str = "local"
     model: str | None = None
@@ -117,49 +133,25 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        """Settings from the environment; keyword overrides (from flags) win when not None."""
-        values: dict[str, Any] = {
-            "data_dir": Path(_env("KENBRON_DATA_DIR") or default_data_dir()).expanduser(),
-            "collection": _env("KENBRON_COLLECTION", "kenbron"),
-            "chroma_host": _env("CHROMA_HOST"),
-            "chroma_port": _int_env("CHROMA_PORT", 8000),
-            "embedding": _env("KENBRON_EMBEDDING", cls.embedding),
-            "embedding_model_dir": Path(_env("KENBRON_EMBEDDING_MODEL_DIR")
-                                        or default_embedding_model_dir()).expanduser(),
-            "chunk_tokens": _int_env("KENBRON_CHUNK_TOKENS", cls.chunk_tokens),
-            "chunk_overlap": _int_env("KENBRON_CHUNK_OVERLAP", cls.chunk_overlap),
-            "max_file_mb": _int_env("KENBRON_MAX_FILE_MB", cls.max_file_mb),
-            "k": _int_env("KENBRON_K", cls.k),
-            "rrf_k": _int_env("KENBRON_RRF_K", cls.rrf_k),
-            "backend": _env("KENBRON_LLM") or _default_backend(),
-            "model": _env("KENBRON_LLM_MODEL"),
-            "model_path": Path(_env("KENBRON_MODEL_PATH") or default_model_path()).expanduser(),
-            "openai_api_key": _env("OPENAI_API_KEY"),
-            "openai_base_url": _env("OPENAI_BASE_URL"),
-            "hf_token": _env("HF_TOKEN"),
-            "llm_timeout_s": float(_env("KENBRON_LLM_TIMEOUT", "120")),
-            "llm_threads": _int_env("KENBRON_LLM_THREADS", 2),
-            "translate_queries": _env("KENBRON_TRANSLATE_QUERIES", "auto"),
-            "evidence_sentences": _int_env("KENBRON_EVIDENCE_SENTENCES", cls.evidence_sentences),
-            "quote_answers": _env("KENBRON_QUOTE_ANSWERS", "auto"),
-            "admin_password": _env("KENBRON_ADMIN_PASSWORD"),
-            "api_key": _env("KENBRON_API_KEY"),
-            "username": _env("KENBRON_USERNAME"),
-            "password": _env("KENBRON_PASSWORD"),
-            "host": _env("GRADIO_SERVER_NAME", cls.host),
-            "port": _int_env("GRADIO_SERVER_PORT", cls.port),
-            "on_spaces": bool(_env("SPACE_ID")),
-            "log_questions": _env("KENBRON_LOG_QUESTIONS", "0") in ("1", "true", "yes", "on"),
-        }
-        values["uploads"] = upload_policy(_env("KENBRON_UPLOADS", ""), values["admin_password"],
-                                          values["on_spaces"])
+        """Settings from the environment (`VARIABLES`); keyword overrides (from flags) win when
+        not None. Unset or empty variables leave the default; a malformed number is an error."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = _env(VARIABLES[f.name]) if f.name in VARIABLES else None
+            if raw is not None and f.name not in ("uploads", "on_spaces"):  # both set below
+                values[f.name] = _parse(f, VARIABLES[f.name], raw)
+        values.setdefault("backend", _default_backend())
+        values["on_spaces"] = bool(_env("SPACE_ID"))
+        values["uploads"] = upload_policy(_env(VARIABLES["uploads"], ""),
+                                          values.get("admin_password"), values["on_spaces"])
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values["data_dir"], str):
-            values["data_dir"] = Path(values["data_dir"]).expanduser()
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        for name in ("data_dir", "model_path", "embedding_model_dir"):
+            if name in values:
+                values[name] = Path(values[name]).expanduser()
         settings = cls(**values)
         settings.validate()
         return settings
@@ -177,15 +169,15 @@ class Settings:
         """Answer with the best-supported source sentences, translated, once the model's own
         answer has been verified? See `Assistant._quoted`."""
         if self.quote_answers == "auto":
-            return self.backend == "local"
-        return self.quote_answers in ("on", "1", "true", "yes")
+            return BACKENDS[self.backend].quotes
+        return _flag(self.quote_answers)
 
     @property
     def should_translate(self) -> bool:
         """Translate questions for retrieval? Each translation is one extra model call."""
         if self.translate_queries == "auto":
-            return self.backend in ("openai", "compatible")
-        return self.translate_queries in ("on", "1", "true", "yes")
+            return BACKENDS[self.backend].remote
+        return _flag(self.translate_queries)
 
     @property
     def location(self) -> str:
@@ -193,6 +185,59 @@ class Settings:
         if self.chroma_host:
             return f"chroma server {self.chroma_host}:{self.chroma_port}"
         return f"embedded chroma {self.data_dir / 'chroma'}"
+
+
+# the environment variable behind each setting (the README's configuration table lists them all;
+# a test holds the two together); settings without one are set in code or by flags only
+VARIABLES = {
+    "data_dir": "KENBRON_DATA_DIR",
+    "collection": "KENBRON_COLLECTION",
+    "chroma_host": "CHROMA_HOST",
+    "chroma_port": "CHROMA_PORT",
+    "embedding": "KENBRON_EMBEDDING",
+    "embedding_model_dir": "KENBRON_EMBEDDING_MODEL_DIR",
+    "chunk_tokens": "KENBRON_CHUNK_TOKENS",
+    "chunk_overlap": "KENBRON_CHUNK_OVERLAP",
+    "max_file_mb": "KENBRON_MAX_FILE_MB",
+    "k": "KENBRON_K",
+    "rrf_k": "KENBRON_RRF_K",
+    "backend": "KENBRON_LLM",
+    "model": "KENBRON_LLM_MODEL",
+    "model_path": "KENBRON_MODEL_PATH",
+    "openai_api_key": "OPENAI_API_KEY",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "hf_token": "HF_TOKEN",
+    "llm_timeout_s": "KENBRON_LLM_TIMEOUT",
+    "llm_threads": "KENBRON_LLM_THREADS",
+    "translate_queries": "KENBRON_TRANSLATE_QUERIES",
+    "evidence_sentences": "KENBRON_EVIDENCE_SENTENCES",
+    "quote_answers": "KENBRON_QUOTE_ANSWERS",
+    "uploads": "KENBRON_UPLOADS",
+    "admin_password": "KENBRON_ADMIN_PASSWORD",
+    "api_key": "KENBRON_API_KEY",
+    "username": "KENBRON_USERNAME",
+    "password": "KENBRON_PASSWORD",
+    "host": "GRADIO_SERVER_NAME",
+    "port": "GRADIO_SERVER_PORT",
+    "on_spaces": "SPACE_ID",
+    "log_questions": "KENBRON_LOG_QUESTIONS",
+}
+
+
+def _parse(setting: Field, variable: str, raw: str) -> Any:
+    """A variable's text as its setting's declared type."""
+    kind = setting.type if isinstance(setting.type, str) else setting.type.__name__
+    if kind == "Path":
+        return Path(raw)
+    if kind == "bool":
+        return _flag(raw)
+    if kind in ("int", "float"):
+        try:
+            return int(raw) if kind == "int" else float(raw)
+        except ValueError as exc:
+            what = "an integer" if kind == "int" else "a number"
+            raise ValueError(f"{variable} must be {what}, got {raw!r}") from exc
+    return raw
 
 
 def _default_backend() -> str:
@@ -238,7 +283,7 @@ def store_config(settings: Settings):
         chroma_port=settings.chroma_port,
         embedding=settings.embedding,
         chunking=ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap),
-        max_file_bytes=settings.max_file_mb * 1024 * 1024,
+        max_file_bytes=settings.max_file_mb * _MB,
         rrf_k=settings.rrf_k,
         embedding_model_dir=settings.embedding_model_dir,
     )

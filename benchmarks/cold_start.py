@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from assistant.settings import Settings  # noqa: E402
 from benchmarks.report import machine, save  # noqa: E402
-from ui.app import EXAMPLES  # noqa: E402
+from ui.chat import EXAMPLES  # noqa: E402
 
 TARGET_RATIO = 1.5
 

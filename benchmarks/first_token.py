@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.chain import Assistant  # noqa: E402
-from assistant.llama_build import cpu_flags, cpu_model, smoke_test  # noqa: E402
-from assistant.llm import local_worker  # noqa: E402
-from assistant.metrics import percentile  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
+from assistant.models.llm import local_worker  # noqa: E402
+from assistant.pipeline.chain import Assistant  # noqa: E402
+from assistant.provisioning.llama_build import cpu_flags, cpu_model, smoke_test  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from benchmarks.report import save  # noqa: E402
 
@@ -58,12 +58,12 @@ def run(questions: list[dict], settings: Settings) -> dict:
         with worker.log_path.open("rb") as handle:
             handle.seek(mark)
             log_text = handle.read().decode(errors="replace")
-        first = answer.timings.get("first_token_ms")
+        first = answer.timings.first_token_ms
         reached_model = answer.model_called and answer.error is None
-        rows.append({"id": q["id"], "retrieval_ms": answer.timings.get("retrieval_ms"),
+        rows.append({"id": q["id"], "retrieval_ms": answer.timings.retrieval_ms,
                      "first_token_ms": first if reached_model else None,
                      "new_prompt_tokens": new_prompt_tokens(log_text) if reached_model else None,
-                     "total_ms": answer.timings.get("total_ms"), "error": answer.error})
+                     "total_ms": answer.timings.total_ms, "error": answer.error})
         print(f"{q['id']}: {rows[-1]}", file=sys.stderr, flush=True)
     return {"rows": rows}
 
@@ -125,7 +125,7 @@ def main() -> int:
     # measured again after the run, and the better of the two kept: the machine is shared
     again = smoke_test(settings.model_path, settings.llm_threads)
     rate = max(speed["prompt_tokens_per_s"], again["prompt_tokens_per_s"])
-    from assistant.llama_build import read_record
+    from assistant.provisioning.llama_build import read_record
 
     record = read_record() or {}
     result.update(cpu=cpu_model(), cpu_flags=" ".join(sorted(cpu_flags())), threads=settings.llm_threads,

@@ -4,7 +4,7 @@
         --data-dir DIR [--backend extractive] --out DIR
 
 For every question of a dev set: the answer, the follow-ups the app would offer under it
-(`assistant.suggestions`), then each follow-up asked on its own, as a click does. A follow-up
+(`assistant.pipeline.suggestions`), then each follow-up asked on its own, as a click does. A follow-up
 counts as answered when the answer is not an abstention, has no error and cites a passage.
 Reported per half (tune / check). Writes DIR/follow_ups-<label>-<backend>.{json,md}.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.chain import Assistant  # noqa: E402
-from assistant.questions import load_questions  # noqa: E402
+from assistant.evaluation.questions import load_questions  # noqa: E402
+from assistant.pipeline.chain import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from benchmarks.report import machine, save  # noqa: E402
 

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.metrics import percentile
+from assistant.evaluation.metrics import percentile
 from assistant.settings import Settings
 from benchmarks.report import machine, save
 from vectorstore.chunking import chunk_document

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.llama_build import cpu_flags, cpu_model
+from assistant.provisioning.llama_build import cpu_flags, cpu_model
 
 
 def machine() -> dict[str, str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.metrics import percentile  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
 from benchmarks.synthetic import (  # noqa: E402
     HashEmbeddings,
     corpus_sentences,
@@ -276,8 +276,8 @@ def measure_llm(work: Path, n_questions: int, ks: list[int]) -> dict:
     """Time to sources and to the first answer token at each k, through the supervised worker;
     the machine's prompt and generation speed from the set-up smoke test (a child process).
     `benchmarks/first_token.py` relates the first token to that speed question by question."""
-    from assistant.chain import Assistant
-    from assistant.llama_build import smoke_test
+    from assistant.pipeline.chain import Assistant
+    from assistant.provisioning.llama_build import smoke_test
     from assistant.settings import Settings
 
     settings = Settings.from_env(data_dir=work / "llm-store", backend="local")
@@ -299,7 +299,7 @@ def measure_llm(work: Path, n_questions: int, ks: list[int]) -> dict:
                 if event.kind == "sources":
                     sources.append((time.perf_counter() - t0) * 1000)
                 elif event.kind == "answer" and event.data.model_called and not event.data.error:
-                    first.append(event.data.timings["first_token_ms"])
+                    first.append(event.data.timings.first_token_ms)
         out[f"k{k}"] = {
             "questions": len(questions),
             "answered": len(first),

@@ -17,6 +17,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from assistant.settings import VARIABLES  # noqa: E402
+
+# The developer's configuration does not reach the tests or the processes they start (a shell's
+# KENBRON_K or OPENAI_API_KEY would change what is tested): every test starts from the defaults.
+for _variable in VARIABLES.values():
+    os.environ.pop(_variable, None)
+
 from vectorstore.embeddings import make_embeddings  # noqa: E402
 from vectorstore.ingest import ChunkingConfig  # noqa: E402
 from vectorstore.knowledge_base import KnowledgeBase, StoreConfig  # noqa: E402
@@ -25,6 +32,9 @@ from vectorstore.store import open_client  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus"
 REALDOCS = REPO / "eval" / "realdocs"
+# questions of the tests' own about the bundled corpus (not the dev set's: tests must not depend
+# on which dev questions exist or what they ask)
+SAMPLE_QUESTIONS = REPO / "tests" / "questions.sample.jsonl"
 BIN = Path(sys.executable).parent
 _BEFORE = pytest.StashKey[set[int]]()
 
@@ -74,7 +84,7 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if a model worker it started is still running once it is over: no process
     outlives what started it (issue: orphaned 3 GB workers after test runs)."""
-    from assistant.llm import stop_local_workers
+    from assistant.models.llm import stop_local_workers
 
     stop_local_workers()
     before = session.config.stash.get(_BEFORE, set())

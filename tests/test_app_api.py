@@ -8,7 +8,7 @@ import time
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.conftest import REALDOCS, REPO, start_app, stop
+from tests.conftest import REALDOCS, SAMPLE_QUESTIONS, start_app, stop
 
 # answered in the French article
 FRENCH_QUESTION = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
@@ -107,9 +107,8 @@ def test_twenty_concurrent_sessions_each_get_their_own_answer(extractive_app):
     question, built on its own history; those beyond the app's concurrency wait in the queue."""
     from gradio_client.utils import Status
 
-    dev = [json.loads(line) for line in
-           (REPO / "eval" / "questions.dev.jsonl").read_text(encoding="utf-8").splitlines()]
-    questions = [q["question"] for q in dev][:SESSIONS]
+    questions = [json.loads(line)["question"] for line in
+                 SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines()][:SESSIONS]
     clients = [Client(extractive_app, verbose=False) for _ in range(SESSIONS)]
     jobs = []
     for i, (client, question) in enumerate(zip(clients, questions, strict=True)):

@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.conftest import start_app, stop  # noqa: E402
 from tests.test_local_worker import cpu_seconds, wait_for_worker, wait_until_busy, wait_until_idle  # noqa: E402
-from ui.app import EXAMPLES  # noqa: E402
+from ui.chat import EXAMPLES  # noqa: E402
 
 REALDOCS_PDF = Path(__file__).resolve().parents[1] / "eval/realdocs/corpus/pdf/lshort-nl.pdf"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

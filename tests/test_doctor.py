@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from assistant.model_install import GEMMA_ZIP_SHA256
+from assistant.provisioning.model_install import GEMMA_ZIP_SHA256
 from tests.conftest import BIN
 
 

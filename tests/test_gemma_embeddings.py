@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from assistant import model_install
+from assistant.provisioning import model_install
 from assistant.settings import Settings
 from tests.conftest import REALDOCS
 from vectorstore import gemma_onnx

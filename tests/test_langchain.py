@@ -67,7 +67,7 @@ def test_k_is_checked():
 
 
 def test_assistant_composes_as_a_runnable(tmp_path):
-    from assistant.chain import Assistant
+    from assistant.pipeline.chain import Assistant
     from assistant.settings import Settings
 
     settings = Settings.from_env(backend="extractive", data_dir=str(tmp_path), embedding="use")

@@ -7,10 +7,11 @@ import subprocess
 
 import pytest
 
-from assistant.backends import ChatBackend
-from assistant.chain import Assistant, foreign_sentences
-from assistant.llm import make_chat_model
-from assistant.local_worker import server_command
+from assistant.models.backends import ChatBackend
+from assistant.models.llm import make_chat_model
+from assistant.models.local_worker import server_command
+from assistant.pipeline.chain import Assistant
+from assistant.pipeline.reading import foreign_sentences
 from assistant.settings import Settings
 from tests.conftest import free_port, stop, wait_for_http
 from vectorstore.language import detect_question_language
@@ -73,11 +74,11 @@ def test_eval_with_llm_judge(llama_server, corpus_data_dir, tmp_path):
     """`kenbron eval --judge URL` with the local model as judge: a separate judge section."""
     import json
 
-    from tests.conftest import BIN, REPO
+    from tests.conftest import BIN, SAMPLE_QUESTIONS
 
-    dev = (REPO / "eval" / "questions.dev.jsonl").read_text(encoding="utf-8").splitlines()
     questions = tmp_path / "q.jsonl"
-    questions.write_text(dev[2] + "\n", encoding="utf-8")
+    questions.write_text(SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines()[1] + "\n",
+                         encoding="utf-8")
     env = dict(os.environ, KENBRON_DATA_DIR=str(corpus_data_dir))
     env.pop("KENBRON_EMBEDDING", None)
     out = tmp_path / "eval"
@@ -89,10 +90,19 @@ def test_eval_with_llm_judge(llama_server, corpus_data_dir, tmp_path):
     judge = report["judge"]
     assert judge["overall"]["judged"] == 1
     faithfulness = judge["overall"]["faithfulness"]
-    assert faithfulness is not None and 0.0 <= faithfulness <= 1.0
-    relevance = judge["overall"]["answer_relevance"]
-    assert relevance is not None and -1.0 <= relevance <= 1.0
     record = json.loads((out / "results.jsonl").read_text().splitlines()[0])
-    assert record["judge"]["faithfulness"] == faithfulness
+    assert faithfulness is not None and record["judge"]["faithfulness"] == faithfulness
+    assert judge["overall"]["answer_relevance"] == record["judge"]["answer_relevance"]
     assert "faithfulness" not in report["overall"]  # kept apart from the deterministic metrics
     assert "LLM judge" in (out / "report.md").read_text()
+
+
+def test_the_answer_length_limit_reaches_the_server(llama_server):
+    """A llama.cpp server stops at the configured number of answer tokens (it ignores the
+    `max_completion_tokens` langchain-openai sends; without `max_tokens` it wrote on until its
+    context was full)."""
+    settings = Settings.from_env(backend="compatible", openai_base_url=llama_server,
+                                 max_answer_tokens=12)
+    reply = make_chat_model(settings).invoke(
+        "Write a long story, at least five hundred words, about a harbour master.")
+    assert 0 < reply.usage_metadata["output_tokens"] <= 12, reply.usage_metadata

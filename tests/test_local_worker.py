@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from assistant.errors import LLMError
-from assistant.llama_build import candidate_builds
-from assistant.local_worker import LocalWorker
+from assistant.models.errors import LLMError
+from assistant.models.local_worker import LocalWorker
+from assistant.provisioning.llama_build import candidate_builds
 from tests.conftest import REPO, start_app, stop
 
 ANSWERABLE = "Met wie had Sam Altman een verhitte woordenwisseling op sociale netwerken?"
@@ -225,7 +225,7 @@ def test_the_guard_ends_its_command_when_its_parent_is_killed(tmp_path):
         f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)\n")
     (tmp_path / "parent.py").write_text(
         "import subprocess, sys, time\n"
-        "subprocess.Popen([sys.executable, '-m', 'assistant.worker_guard', '--', sys.executable, "
+        "subprocess.Popen([sys.executable, '-m', 'assistant.models.worker_guard', '--', sys.executable, "
         f"{str(tmp_path / 'child.py')!r}])\ntime.sleep(600)\n")
     parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")], cwd=REPO)
     deadline = time.monotonic() + 30
@@ -240,7 +240,7 @@ def test_the_guard_ends_its_command_when_its_parent_is_killed(tmp_path):
     assert not Path(f"/proc/{child}").exists()
 
     for how in (signal.SIGSEGV, signal.SIGKILL):
-        guard = subprocess.run([sys.executable, "-m", "assistant.worker_guard", "--",
+        guard = subprocess.run([sys.executable, "-m", "assistant.models.worker_guard", "--",
                                 sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(how)})"],
                                cwd=REPO, timeout=60)
         assert guard.returncode == -how

@@ -20,11 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant import prompts
-from assistant.chain import Assistant
-from assistant.citations import MARKER, parse_claims, strip_markers
+from assistant.grounding.citations import MARKER, parse_claims, strip_markers
+from assistant.pipeline.chain import Assistant
 from assistant.settings import Settings
 from benchmarks.synthetic import make_collection
-from tests.conftest import BIN, REPO, free_port, stop, wait_for_http
+from tests.conftest import BIN, REPO, SAMPLE_QUESTIONS, free_port, stop, wait_for_http
 from tests.openai_stub import StubServer
 from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
 from vectorstore.store import StoreError
@@ -254,8 +254,8 @@ def test_secrets_never_reach_users_logs_or_reports(stub, corpus_data_dir, tmp_pa
 
     # the CLI and the evaluation report, with the secrets in the environment
     questions = tmp_path / "q.jsonl"
-    dev = (REPO / "eval" / "questions.dev.jsonl").read_text(encoding="utf-8").splitlines()
-    questions.write_text(dev[0] + "\n", encoding="utf-8")
+    questions.write_text(SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines()[0] + "\n",
+                         encoding="utf-8")
     env = dict(os.environ, OPENAI_API_KEY=KEY, HF_TOKEN=TOKEN, OPENAI_BASE_URL=stub.url,
                KENBRON_LLM="compatible", KENBRON_DATA_DIR=str(corpus_data_dir),
                KENBRON_TRANSLATE_QUERIES="off")
@@ -288,7 +288,7 @@ def test_citation_parser_never_crashes_and_keeps_every_word(text):
     words = "".join(c.text for c in claims).split()
     assert "".join(words) == "".join(strip_markers(text).split())
     for claim in claims:
-        assert all(isinstance(n, int) and n >= 0 for n in claim.numbers)
+        assert all(isinstance(n, int) and n >= 0 for n in claim.markers)
         assert not MARKER.search(claim.text)
 
 

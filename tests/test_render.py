@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from assistant.answer import Answer, Citation
-from assistant.citations import verify_citations
+from assistant.grounding.citations import verify_citations
 from ui.render import answer_html, plain_text, sources_panel, sources_section
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import Chunk, PageStart, ScoredChunk

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.citations import parse_claims, verify_citations
-from assistant.specifics import lost_numbers, missing_specifics, names, numbers
+from assistant.grounding.citations import parse_claims, verify_citations
+from assistant.grounding.specifics import lost_numbers, missing_specifics, names, numbers
 from tests.conftest import CORPUS
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import Chunk, ScoredChunk
@@ -92,7 +92,7 @@ def test_an_invented_number_never_keeps_a_citation(passage, number, where):
     claim = " ".join([*words[:cut], str(number), *words[cut:]])
     check = verify_citations(f"{claim} [1]", [hit], _embed_same)
     with_number = [c for c in parse_claims(check.text) if str(number) in c.text]
-    assert with_number and all(c.numbers == () for c in with_number), check.text
+    assert with_number and all(c.markers == () for c in with_number), check.text
     assert all(str(number) not in c.quote for c in check.citations)
 
 
@@ -105,7 +105,7 @@ def test_an_invented_name_never_keeps_a_citation(passage, name):
         return  # the passage or title carries this name (or its stem)
     check = verify_citations(f"{passage} Dat zei {name} gisteren. [1]", [hit], _embed_same)
     with_name = [c for c in parse_claims(check.text) if name in c.text]
-    assert with_name and all(c.numbers == () for c in with_name), check.text
+    assert with_name and all(c.markers == () for c in with_name), check.text
 
 
 def test_the_passage_itself_keeps_its_citation():

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chain import Assistant
+from assistant.pipeline.chain import Assistant
+from assistant.pipeline.suggestions import topic_of
 from assistant.settings import Settings
-from assistant.suggestions import topic_of
 from vectorstore.documents import SECTION_SEPARATOR
 from vectorstore.embeddings import make_embeddings
 from vectorstore.ingest import ChunkingConfig

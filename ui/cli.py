@@ -1,4 +1,9 @@
-"""`kenbron` command line: a thin layer over the library API (see DESIGN's command contract)."""
+"""`kenbron` command line: a thin layer over the library API (see DESIGN's command contract).
+
+Longer than 300 lines on purpose: each command's flags (`build_parser`) and its handler
+(`cmd_*`) are read together, and the eight commands share the settings, error and exit-status
+rules written once here.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ from typing import TYPE_CHECKING
 from assistant.settings import BACKENDS, Settings, apply_process_defaults, store_config
 
 if TYPE_CHECKING:
-    from assistant.records import EvalRecord
+    from assistant.evaluation.metrics import Metrics
+    from assistant.evaluation.records import EvalRecord
 
 apply_process_defaults()
 
@@ -226,8 +232,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.chain import Assistant, QuestionError
-    from assistant.llm import LLMError
+    from assistant.models.llm import LLMError
+    from assistant.pipeline.chain import Assistant, QuestionError
 
     settings = _settings(args)
     try:
@@ -246,13 +252,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for c in answer.citations:
             quote = " ".join(c.quote.split())
             print(f"[{c.n}] {c.title} — {c.location}\n    “{quote[:300]}”")
-    print(f"\n({answer.backend}: {answer.model}; {answer.timings.get('total_ms', 0):.0f} ms)",
+    print(f"\n({answer.backend}: {answer.model}; {answer.timings.total_ms or 0:.0f} ms)",
           file=sys.stderr)
     return 1 if answer.error else 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from assistant.doctor import run_checks
+    from assistant.provisioning.doctor import run_checks
 
     checks = run_checks(_settings(args), measure=not args.no_measure)
     if args.json:
@@ -271,21 +277,30 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from assistant.chain import Assistant
-    from assistant.evaluation import compare, evaluate, markdown_report, ragas_samples, write_outputs
-    from assistant.llm import LLMError
-    from assistant.questions import QuestionSetError, load_questions
+    from assistant.evaluation.metrics import Report
+    from assistant.evaluation.questions import QuestionSetError, load_questions
+    from assistant.evaluation.run import (
+        compare,
+        evaluate,
+        markdown_report,
+        ragas_samples,
+        report_json,
+        write_outputs,
+    )
+    from assistant.models.llm import LLMError
+    from assistant.pipeline.chain import Assistant
 
     settings = _settings(args)
     if args.export and args.export[0] != "ragas":
         raise CliError(f"unknown export format {args.export[0]!r}; supported: ragas", status=2)
     try:
         questions = load_questions(args.questions)
-        old = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+        old = (Report.from_dict(json.loads(args.compare.read_text(encoding="utf-8")))
+               if args.compare else None)
         gate = json.loads(args.gate.read_text(encoding="utf-8")) if args.gate else None
     except QuestionSetError as exc:
         raise CliError(str(exc), status=2) from exc
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
         raise CliError(f"cannot read {exc}", status=2) from exc
     if args.corpus:
         # the question set's own documents (idempotent: unchanged files are skipped)
@@ -300,7 +315,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         records, report = evaluate(assistant, questions,
                                    progress=lambda done, total: bar.update(done - bar.n))
     if args.judge is not None:
-        records, report["judge"] = run_judge(args, settings, assistant, records)
+        records, report.judge = run_judge(args, settings, assistant, records)
     comparison = compare(report, old) if old else None
     if args.out:
         write_outputs(args.out, records, report, comparison)
@@ -310,15 +325,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n"
                                 for s in ragas_samples(records)), encoding="utf-8")
     if args.json:
-        print(json.dumps({**report, **({"comparison": comparison} if comparison else {})},
-                         ensure_ascii=False, indent=2))
+        print(report_json(report, comparison), end="")
     else:
         text = markdown_report(report, records, comparison)
         print(text.split("## By category")[0].rstrip())
         if args.out:
             print(f"\nwrote {args.out}/ (results.jsonl, report.json, report.md, charts)")
     if gate:
-        failed = check_gate(report["overall"], gate)
+        failed = check_gate(report.overall, gate)
         for line in failed:
             print(f"quality gate: {line}", file=sys.stderr)
         if failed:
@@ -333,8 +347,8 @@ def run_judge(args: argparse.Namespace, settings: Settings, assistant,
 
     from tqdm import tqdm
 
-    from assistant.judge import Judge, judge_records, judge_report
-    from assistant.llm import LLMError, make_chat_model, model_label
+    from assistant.evaluation.judge import Judge, judge_records, judge_report
+    from assistant.models.llm import LLMError, make_chat_model, model_label
 
     url = args.judge or settings.openai_base_url
     if not url and not settings.openai_api_key:
@@ -362,15 +376,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_gate(overall: dict, gate: dict) -> list[str]:
+def check_gate(overall: Metrics, gate: dict) -> list[str]:
     """Failures of the overall metrics against {"min": {...}, "max": {...}}."""
     failed = []
     for metric, bound in gate.get("min", {}).items():
-        value = overall.get(metric)
+        value = overall.rate(metric)
         if value is None or value < bound:
             failed.append(f"{metric} = {value} is below the minimum {bound}")
     for metric, bound in gate.get("max", {}).items():
-        value = overall.get(metric)
+        value = overall.rate(metric)
         if value is None or value > bound:
             failed.append(f"{metric} = {value} is above the maximum {bound}")
     return failed

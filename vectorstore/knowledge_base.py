@@ -5,6 +5,9 @@ generation: whenever another process (a CLI ingest, another app replica on the s
 server) publishes or removes a document, the next search notices the new generation and patches
 the index document by document — it never serves chunks Chroma no longer has, and never needs a
 full rebuild for a small change.
+
+A little over 300 lines: ingest, search (three rankings fused) and removal share the locks and
+the generation bookkeeping that keep Chroma and BM25 in step.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from vectorstore.embeddings import DEFAULT_EMBEDDING, make_embeddings, resolve_e
 from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
 from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
+from vectorstore.loaders import DEFAULT_MAX_BYTES
 from vectorstore.store import ChunkStore, DocumentRecord, StoreError, open_client, recorded_embedding
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,7 @@ class StoreConfig:
     chroma_port: int = 8000
     embedding: str = DEFAULT_EMBEDDING
     chunking: ChunkingConfig = ChunkingConfig()
-    max_file_bytes: int = 50 * 1024 * 1024
+    max_file_bytes: int = DEFAULT_MAX_BYTES
     rrf_k: int = RRF_K
     embedding_model_dir: Path | None = None  # where a downloaded embedding model lives (gemma)
 

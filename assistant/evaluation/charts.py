@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.metrics import TIMINGS, timings_of
-from assistant.records import EvalRecord
+from assistant.evaluation.metrics import RATES, TIMINGS, Report, timings_of
+from assistant.evaluation.records import EvalRecord
 
-CHART_METRICS = ("hit@1", "hit@k", "mrr", "answer_accuracy", "citation_precision",
-                 "abstention_unanswerable", "wrong_abstention")
+# the rates drawn (source and citation recall and the answer language are left to the tables)
+CHART_METRICS = tuple(m for m in RATES
+                      if m not in ("source_recall", "citation_recall", "answer_language_ok"))
 
 
-def write_charts(report: dict, records: Sequence[EvalRecord], out_dir: Path) -> list[Path]:
+def write_charts(report: Report, records: Sequence[EvalRecord], out_dir: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,13 +22,13 @@ def write_charts(report: dict, records: Sequence[EvalRecord], out_dir: Path) -> 
     written = []
     for key, name in (("by_category", "metrics_by_category.png"),
                       ("by_language", "metrics_by_language.png")):
-        slices = report[key]
+        slices = getattr(report, key)
         fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
         width = 0.8 / max(len(slices), 1)
         for i, (slice_name, metrics) in enumerate(slices.items()):
-            values = [metrics.get(m) if metrics.get(m) is not None else 0 for m in CHART_METRICS]
+            values = [metrics.rate(m) or 0 for m in CHART_METRICS]
             xs = [x + i * width for x in range(len(CHART_METRICS))]
-            ax.bar(xs, values, width, label=f"{slice_name} ({metrics['questions']})")
+            ax.bar(xs, values, width, label=f"{slice_name} ({metrics.questions})")
         ax.set_xticks([x + width * (len(slices) - 1) / 2 for x in range(len(CHART_METRICS))])
         ax.set_xticklabels(CHART_METRICS, rotation=20, ha="right")
         ax.set_ylim(0, 1.05)

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from assistant.citations import MARKER
-from assistant.questions import Question
-from assistant.records import EvalRecord, RetrievedChunk
+from assistant.evaluation.questions import Question
+from assistant.evaluation.records import EvalRecord, RetrievedChunk
+from assistant.grounding.citations import MARKER
 from vectorstore.language import detect_language
+
+# the rates of a slice, in the order every report shows them (JSON names, as in eval/FORMAT.md)
+RATES = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "citation_precision",
+         "citation_recall", "abstention_unanswerable", "wrong_abstention", "answer_language_ok")
+TIMINGS = {"retrieval": "retrieval_ms", "first_token": "first_token_ms", "total": "total_ms"}
 
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
@@ -89,12 +95,9 @@ def answer_language(record: EvalRecord) -> str | None:
     return detect_language(text)
 
 
-TIMINGS = {"retrieval": "retrieval_ms", "first_token": "first_token_ms", "total": "total_ms"}
-
-
 def timings_of(records: Sequence[EvalRecord], key: str) -> list[float]:
     """One timing (ms) of every record that has it: the metrics' and the charts' latency data."""
-    return [value for r in records if (value := r.timings.get(key)) is not None]
+    return [value for r in records if (value := getattr(r.timings, key)) is not None]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -113,8 +116,54 @@ def _mean(values: Iterable[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def compute_metrics(records: Sequence[EvalRecord], k: int) -> dict[str, Any]:
-    """The metric block of ``report.json`` for one slice of result records."""
+@dataclass(frozen=True)
+class Latency:
+    p50: float | None
+    p95: float | None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The figures of one slice of a question set: a block of report.json (`to_dict`)."""
+
+    questions: int
+    k: int
+    hit_at_1: float | None
+    hit_at_k: float | None
+    mrr: float | None
+    source_recall: float | None
+    answer_accuracy: float | None
+    citation_precision: float | None
+    citation_recall: float | None
+    abstention_unanswerable: float | None
+    wrong_abstention: float | None
+    answer_language_ok: float | None
+    errors: int
+    latency_ms: dict[str, Latency]  # by stage, the keys of TIMINGS
+
+    def rate(self, name: str) -> float | None:
+        """A rate by its report name (`RATES`)."""
+        return getattr(self, _attribute(name))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"questions": self.questions, "k": self.k,
+                **{name: self.rate(name) for name in RATES}, "errors": self.errors,
+                "latency_ms": {stage: asdict(v) for stage, v in self.latency_ms.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Metrics:
+        return cls(questions=data["questions"], k=data["k"], errors=data.get("errors", 0),
+                   latency_ms={stage: Latency(v.get("p50"), v.get("p95"))
+                               for stage, v in data.get("latency_ms", {}).items()},
+                   **{_attribute(name): data.get(name) for name in RATES})
+
+
+def _attribute(name: str) -> str:
+    return name.replace("@", "_at_")
+
+
+def compute_metrics(records: Sequence[EvalRecord], k: int) -> Metrics:
+    """The metrics of one slice of result records."""
     answerable = [r for r in records if r.asked.answerable]
     with_evidence = [r for r in answerable if r.asked.evidence]
     with_sources = [r for r in answerable if r.asked.sources]
@@ -131,30 +180,28 @@ def compute_metrics(records: Sequence[EvalRecord], k: int) -> dict[str, Any]:
         return any(c.source_id in record.asked.sources for c in record.citations)
 
     timings = {name: timings_of(ok, key) for name, key in TIMINGS.items()}
-    return {
-        "questions": len(records),
-        "k": k,
-        "hit@1": _mean(1.0 if r == 1 else 0.0 for r in ranks),
-        "hit@k": _mean(0.0 if r is None else 1.0 for r in ranks),
-        "mrr": _mean(0.0 if r is None else 1 / r for r in ranks),
-        "source_recall": _mean(source_recall(r, k) for r in with_sources),
-        "answer_accuracy": _mean(
+    return Metrics(
+        questions=len(records),
+        k=k,
+        hit_at_1=_mean(1.0 if r == 1 else 0.0 for r in ranks),
+        hit_at_k=_mean(0.0 if r is None else 1.0 for r in ranks),
+        mrr=_mean(0.0 if r is None else 1 / r for r in ranks),
+        source_recall=_mean(source_recall(r, k) for r in with_sources),
+        answer_accuracy=_mean(
             float(not r.error and satisfies_must_include(r.answer or "", r.asked.must_include))
             for r in with_must
         ),
-        "citation_precision": round(valid / total, 4) if total else None,
-        "citation_recall": _mean(float(cites_expected(r)) for r in with_sources),
-        "abstention_unanswerable": _mean(float(r.abstained) for r in unanswerable),
-        "wrong_abstention": _mean(float(r.abstained) for r in answerable),
-        "answer_language_ok": _mean(
+        citation_precision=round(valid / total, 4) if total else None,
+        citation_recall=_mean(float(cites_expected(r)) for r in with_sources),
+        abstention_unanswerable=_mean(float(r.abstained) for r in unanswerable),
+        wrong_abstention=_mean(float(r.abstained) for r in answerable),
+        answer_language_ok=_mean(
             float(answer_language(r) == r.asked.language) for r in ok if r.answer
         ),
-        "errors": sum(1 for r in records if r.error),
-        "latency_ms": {
-            name: {"p50": percentile(values, 50), "p95": percentile(values, 95)}
-            for name, values in timings.items()
-        },
-    }
+        errors=sum(1 for r in records if r.error),
+        latency_ms={name: Latency(percentile(values, 50), percentile(values, 95))
+                    for name, values in timings.items()},
+    )
 
 
 CURVE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
@@ -167,34 +214,76 @@ def answer_support(record: EvalRecord) -> float:
     return max((c.support for c in record.citations), default=0.0)
 
 
-def abstention_curve(records: Sequence[EvalRecord]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class CurvePoint:
+    threshold: float
+    abstention_unanswerable: float | None
+    wrong_abstention: float | None
+
+
+def abstention_curve(records: Sequence[EvalRecord]) -> list[CurvePoint]:
     """The trade-off an answer-level support threshold would make: for each threshold, abstaining
     on every answer whose best citation is backed below it, the share of unanswerable questions
     abstained on against the share of answerable ones wrongly abstained on."""
     answerable = [r for r in records if r.asked.answerable]
     unanswerable = [r for r in records if not r.asked.answerable]
-    return [{"threshold": t,
-             "abstention_unanswerable": _mean(float(answer_support(r) < t) for r in unanswerable),
-             "wrong_abstention": _mean(float(answer_support(r) < t) for r in answerable)}
+    return [CurvePoint(t, _mean(float(answer_support(r) < t) for r in unanswerable),
+                       _mean(float(answer_support(r) < t) for r in answerable))
             for t in CURVE_THRESHOLDS]
 
 
-def build_report(records: Sequence[EvalRecord], k: int, config: dict) -> dict[str, Any]:
-    """``report.json``: overall, per category, per question language, and the run's config."""
+@dataclass
+class Report:
+    """report.json: overall, per dev-set half, category and question language, the abstention
+    trade-off per half, the run's configuration; the judge's section when one scored the run."""
 
-    def sliced(key: Callable[[Question], str]) -> dict[str, dict]:
+    overall: Metrics
+    by_split: dict[str, Metrics]
+    by_category: dict[str, Metrics]
+    by_language: dict[str, Metrics]
+    abstention_curve: dict[str, list[CurvePoint]]
+    config: dict[str, Any]  # what produced it, as written by `evaluation.run.config_of`
+    judge: dict[str, Any] | None = None  # `evaluation.judge.judge_report`
+
+    SLICES = ("by_split", "by_category", "by_language")
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"overall": self.overall.to_dict()}
+        for key in self.SLICES:
+            data[key] = {name: m.to_dict() for name, m in getattr(self, key).items()}
+        data["abstention_curve"] = {half: [asdict(p) for p in points]
+                                    for half, points in self.abstention_curve.items()}
+        data["config"] = self.config
+        data["definitions"] = DEFINITIONS
+        if self.judge is not None:
+            data["judge"] = self.judge
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        slices = {key: {name: Metrics.from_dict(m) for name, m in (data.get(key) or {}).items()}
+                  for key in cls.SLICES}
+        curve = {half: [CurvePoint(**p) for p in points]
+                 for half, points in (data.get("abstention_curve") or {}).items()}
+        return cls(overall=Metrics.from_dict(data["overall"]), abstention_curve=curve,
+                   config=data.get("config", {}), judge=data.get("judge"), **slices)
+
+
+def build_report(records: Sequence[EvalRecord], k: int, config: dict[str, Any]) -> Report:
+    """The report of a run: overall, per half, category and question language, and its config."""
+
+    def sliced(key: Callable[[Question], str]) -> dict[str, Metrics]:
         groups: dict[str, list[EvalRecord]] = {}
         for record in records:
             groups.setdefault(key(record.asked), []).append(record)
         return {name: compute_metrics(group, k) for name, group in sorted(groups.items())}
 
-    return {
-        "overall": compute_metrics(records, k),
-        "by_split": sliced(lambda q: q.split),
-        "by_category": sliced(lambda q: q.category),
-        "by_language": sliced(lambda q: q.language),
-        "abstention_curve": {name: abstention_curve([r for r in records if r.asked.split == name])
-                             for name in ("tune", "check")},
-        "config": config,
-        "definitions": DEFINITIONS,
-    }
+    return Report(
+        overall=compute_metrics(records, k),
+        by_split=sliced(lambda q: q.split),
+        by_category=sliced(lambda q: q.category),
+        by_language=sliced(lambda q: q.language),
+        abstention_curve={name: abstention_curve([r for r in records if r.asked.split == name])
+                          for name in ("tune", "check")},
+        config=config,
+    )

@@ -21,7 +21,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
 from assistant import prompts
-from assistant.extractive import extract_answer
+from assistant.grounding.extractive import extract_answer
 from vectorstore.documents import ScoredChunk
 
 History = Sequence[tuple[str, str]]  # (user message, assistant message) pairs
@@ -158,7 +158,7 @@ class ChatBackend(Backend):
 
 
 class ExtractiveBackend(Backend):
-    """The best-supported source sentences, quoted and cited (`assistant.extractive`); no model."""
+    """The best-supported source sentences, quoted and cited (`assistant.grounding.extractive`); no model."""
 
     calls_model = False
 
@@ -168,7 +168,7 @@ class ExtractiveBackend(Backend):
     def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
         chosen = extract_answer(question, hits, self.kb)
         if chosen:
-            body = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
+            body = " ".join(f"{c.text} [{c.source}]" for c in chosen)
             yield f"{prompts.message(language, 'extractive_lead')} {body}"
 
     def condense(self, question: str, history: History, history_text: str) -> str:

@@ -2,10 +2,13 @@
 
 condense (follow-up → standalone question) → retrieve (hybrid, optionally with the question
 translated into the corpus languages) → evidence gate → the backend writes the answer from
-numbered sources (`assistant.backends`: a chat model's LCEL chains, or extractive quotes) →
+numbered sources (`assistant.models.backends`: a chat model's LCEL chains, or extractive quotes) →
 verify citations → abstain or answer → `Answer`.
 `Assistant.stream` yields the sources as soon as retrieval is done, then answer tokens, then the
-verified `Answer`; `Assistant.ask` is the same pipeline, consumed.
+verified `Answer`; `Assistant.ask` is the same pipeline, consumed. The decisions to abstain are
+`assistant.grounding.abstention`'s, what the model reads is `reading.excerpts`; what stays here
+is the order of the stages, the streaming and the two steps that rewrite a verified answer
+(into the asker's language; replaced by quoted source sentences) — a little over 300 lines.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import logging
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,68 +24,29 @@ from typing import Any, Literal
 import numpy as np
 
 from assistant import prompts
-from assistant.answer import Answer, Citation
-from assistant.backends import Backend, ChatBackend, ExtractiveBackend, History
-from assistant.citations import Verification, parse_claims, strip_markers, verify_citations
-from assistant.evidence import missing_key_terms
-from assistant.extractive import extract_answer, rank_sentences
-from assistant.llm import describe_error, make_chat_model, model_label
+from assistant.answer import AbstainReason, Answer, Citation
+from assistant.grounding import abstention
+from assistant.grounding.citations import Verification, strip_markers, verify_citations
+from assistant.grounding.extractive import extract_answer
+from assistant.grounding.specifics import lost_numbers, missing_specifics
+from assistant.models.backends import Backend, ChatBackend, ExtractiveBackend, History
+from assistant.models.llm import describe_error, make_chat_model, model_label
+from assistant.pipeline.inputs import QuestionError, clean_question, history_text
+from assistant.pipeline.reading import excerpts, foreign_sentences
+from assistant.pipeline.suggestions import follow_ups
 from assistant.settings import Settings, store_config
-from assistant.specifics import asks_for_number, lost_numbers, missing_specifics, numbers
-from assistant.suggestions import follow_ups
-from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
-from vectorstore.language import detect_language, detect_question_language
+from vectorstore.language import detect_question_language
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# the model's "not in the sources" signal, also as a small model mangles it ("niet_found")
-_NOT_FOUND = re.compile(rf"{prompts.NOT_FOUND}|\b\w+_found\b", re.IGNORECASE)
 _QUOTE_MARKS = re.compile(r'["“”„«»]')
-
-
-class QuestionError(ValueError):
-    """The question cannot be asked (empty, too long); the message says why."""
 
 
 @dataclass
 class StreamEvent:
     kind: Literal["sources", "token", "answer"]
     data: Any
-
-
-def _key(sentence: str) -> str:
-    """A sentence as compared for repeats: case and spacing do not count."""
-    return " ".join(sentence.lower().split())
-
-
-def clean_question(question: str, limit: int) -> str:
-    """Reject empty or oversized questions; drop control characters."""
-    if not isinstance(question, str):
-        raise QuestionError("the question must be text")
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question)).strip()
-    if not text:
-        raise QuestionError("the question is empty")
-    if len(text) > limit:
-        raise QuestionError(f"the question is {len(text)} characters long; the limit is {limit}")
-    return text
-
-
-def foreign_sentences(text: str, language: str) -> list[str]:
-    """Sentences of the answer, four words or longer, that are not in `language`: a small model
-    sometimes copies a source sentence untranslated into its answer."""
-    return [claim.text for claim in parse_claims(text)
-            if len(claim.text.split()) >= 4 and detect_language(claim.text) != language]
-
-
-def _history_text(history: History, turns: int = 3) -> str:
-    lines = []
-    for user, assistant in list(history)[-turns:]:
-        lines.append(f"User: {user}")
-        if assistant:
-            lines.append(f"Assistant: {strip_markers(assistant)[:600]}")
-    return "\n".join(lines)
 
 
 class Assistant:
@@ -120,41 +83,11 @@ class Assistant:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:
-        """What the model reads of each hit: the `evidence_sentences` sentences of all hits most
-        similar to the question, each with the sentence after it, in document order; "" for a
-        hit none of whose sentences was chosen (it is left out of the prompt).
-
-        Measured on the dev set (local model, both halves): against the previous "top chunk
-        whole + one sentence of each other chunk", citation precision rose (tune 0.76 -> 0.78,
-        check 0.79 -> 0.84), abstention on unanswerable questions rose on tune (0.50 -> 0.83),
-        and the first token came 15-30% sooner (fewer prompt tokens; every one costs the local
-        model ~6 ms here). The next sentence rides along because an answer often follows the
-        sentence that matches the question (a quote after its attribution, a list after its
-        lead-in). Similarity is from the knowledge base's stored sentence vectors, so nothing is
-        embedded here. Verification still checks claims against the whole chunk. With
-        `evidence_sentences` = 0 every chunk is given whole.
-        """
-        budget = self.settings.evidence_sentences
-        if budget <= 0:
-            return [hit.chunk.text for hit in hits]
-        spans = [sentence_spans(hit.chunk.text) for hit in hits]
-        keys = [[_key(hit.chunk.text[slice(*span)]) for span in own]
-                for hit, own in zip(hits, spans, strict=True)]
-        chosen: list[set[int]] = [set() for _ in hits]
-        for _, n, text in rank_sentences(question, hits, self.kb, pool=max(12, 3 * budget))[:budget]:
-            i = n - 1
-            if _key(text) in keys[i]:
-                at = keys[i].index(_key(text))
-                chosen[i].update(range(at, min(at + 2, len(keys[i]))))
-        out, shown = [], set()
-        for hit, own, picked, own_keys in zip(hits, spans, chosen, keys, strict=True):
-            parts = [hit.chunk.text[slice(*own[j])] for j in sorted(picked) if own_keys[j] not in shown]
-            shown.update(own_keys[j] for j in picked)
-            out.append(" … ".join(parts))
-        return out
+        """What the model reads of each hit (`reading.excerpts`)."""
+        return excerpts(question, hits, self.kb, self.settings.evidence_sentences)
 
     def follow_ups(self, answer: Answer) -> list[str]:
-        """Questions the answer's retrieved passages answer too (`assistant.suggestions`)."""
+        """Questions the answer's retrieved passages answer too (`assistant.pipeline.suggestions`)."""
         return follow_ups(answer, lambda q, k: self.kb.search(q, k, language=answer.language),
                           self.settings.k)
 
@@ -189,7 +122,7 @@ class Assistant:
     def standalone_question(self, question: str, history: History) -> str:
         if not history:
             return question
-        return self.backend.condense(question, history, _history_text(history))
+        return self.backend.condense(question, history, history_text(history))
 
     def translations(self, question: str, language: str) -> list[str]:
         """The question in the other corpus languages, for retrieval (LLM backends only)."""
@@ -252,21 +185,24 @@ class Assistant:
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
         answer.retrieved = hits
-        answer.timings["retrieval_ms"] = ms()
+        answer.timings.retrieval_ms = ms()
         yield StreamEvent("sources", hits)
 
-        if not hits or missing_key_terms(standalone, hits, language):
-            yield from self._abstain(answer, ms(), "key_terms" if hits else "no_sources")
+        reason = abstention.before_reading(standalone, hits, language)
+        if reason:
+            yield from self._abstain(answer, ms(), reason)
             return
         yield from self._generate(answer, standalone, ms)
 
-    def _abstain(self, answer: Answer, now: float, reason: str) -> Iterator[StreamEvent]:
+    def _abstain(self, answer: Answer, now: float, reason: AbstainReason
+                 ) -> Iterator[StreamEvent]:
         answer.abstained = True
         answer.abstain_reason = reason
         answer.text = prompts.message(answer.language, "abstain")
         answer.citations = []
-        answer.timings.setdefault("first_token_ms", now)
-        answer.timings["total_ms"] = now
+        if answer.timings.first_token_ms is None:
+            answer.timings.first_token_ms = now
+        answer.timings.total_ms = now
         yield StreamEvent("token", answer.text)
         yield StreamEvent("answer", answer)
 
@@ -274,7 +210,7 @@ class Assistant:
         reason = describe_error(exc, self.settings)
         answer.error = reason
         answer.text = prompts.message(answer.language, "error", reason=reason)
-        answer.timings["total_ms"] = now
+        answer.timings.total_ms = now
         return answer
 
     def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
@@ -283,8 +219,8 @@ class Assistant:
         answer.model_called = self.backend.calls_model
         try:
             for token in self.backend.answer(question, answer.retrieved, answer.language):
-                if "first_token_ms" not in answer.timings:
-                    answer.timings["first_token_ms"] = ms()
+                if answer.timings.first_token_ms is None:
+                    answer.timings.first_token_ms = ms()
                 text += token
                 # hold tokens back while the answer could still be the NOT_FOUND signal
                 if held is not None:
@@ -296,8 +232,9 @@ class Assistant:
         except Exception as exc:
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
-        if _NOT_FOUND.search(text) or not text.strip():
-            yield from self._abstain(answer, ms(), "model" if self.backend.calls_model else "unsupported")
+        reason = abstention.declined(text, self.backend.calls_model)
+        if reason:
+            yield from self._abstain(answer, ms(), reason)
             return
         if self.backend.calls_model:
             text = self._in_language(answer, text, ms)
@@ -310,7 +247,9 @@ class Assistant:
             quoted = self._quoted(answer, ms)
             if quoted is not None:
                 self._apply(answer, quoted, ms())
-                answer.timings["quoted_ms"] = ms()
+                answer.timings.quoted_ms = ms()
+        # when the answer is final, also if the quote step spent time and was not taken
+        answer.timings.total_ms = ms()
         yield StreamEvent("answer", answer)
 
     def _in_language(self, answer: Answer, text: str, ms) -> str:
@@ -330,8 +269,8 @@ class Assistant:
         except Exception as exc:
             log.warning("translating the answer into %s failed: %s", answer.language, exc)
             return text
-        answer.timings["translated_ms"] = ms()
-        if translated and not _NOT_FOUND.search(translated) \
+        answer.timings.translated_ms = ms()
+        if translated and not abstention.says_not_found(translated) \
                 and len(foreign_sentences(translated, answer.language)) < before \
                 and not lost_numbers(strip_markers(text), strip_markers(translated)):
             return translated
@@ -354,7 +293,7 @@ class Assistant:
         chosen = extract_answer(question, answer.retrieved, self.kb)
         if not chosen:
             return None
-        text = " ".join(f"{sentence} [{n}]" for n, sentence in chosen)
+        text = " ".join(f"{c.text} [{c.source}]" for c in chosen)
         if missing_specifics(strip_markers(answer.text), text, question=question):
             return None
         text = self._in_language(answer, text, ms)
@@ -363,19 +302,12 @@ class Assistant:
         check, reason = self._verify(answer, text)
         return None if reason else check
 
-    def _verify(self, answer: Answer, text: str) -> tuple[Verification, str | None]:
-        """The answer's citations verified, and the reason to abstain instead, if there is one:
-        `unsupported` when no claim kept a citation, `no_number` when the question asks how
-        many, how much or when and no cited claim holds a number or date (a restated question
-        or a neighbouring fact is not an answer)."""
+    def _verify(self, answer: Answer, text: str) -> tuple[Verification, AbstainReason | None]:
+        """The answer's citations verified, and the reason to abstain instead, if there is one
+        (`abstention.after_verifying`)."""
         question = answer.standalone_question
         check = verify_citations(text, answer.retrieved, self.embed, question=question)
-        if not check.citations:
-            return check, "unsupported"
-        cited = [claim.text for claim in parse_claims(check.text) if claim.numbers]
-        if asks_for_number(question) and not any(numbers(claim) for claim in cited):
-            return check, "no_number"
-        return check, None
+        return check, abstention.after_verifying(check, question)
 
     @staticmethod
     def _apply(answer: Answer, check: Verification, now: float) -> None:
@@ -383,7 +315,7 @@ class Assistant:
         answer.citations = check.citations
         answer.removed_citations = check.removed
         answer.added_citations = check.added
-        answer.timings["total_ms"] = now
+        answer.timings.total_ms = now
 
 
 __all__ = ["Assistant", "Answer", "Citation", "QuestionError", "StreamEvent"]

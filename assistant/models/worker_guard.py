@@ -1,6 +1,6 @@
 """Run a command so that it cannot outlive the process that started this guard.
 
-    python -m assistant.worker_guard -- COMMAND [ARGS...]
+    python -m assistant.models.worker_guard -- COMMAND [ARGS...]
 
 The local model worker (about 3 GB) used to keep running with no parent when `kenbron serve` was
 killed, a test run ended or a container stopped. A parent-death signal alone does not cover it:
@@ -51,7 +51,7 @@ def _end(child: subprocess.Popen) -> None:
 def main(argv: list[str]) -> int:
     command = argv[argv.index("--") + 1 :] if "--" in argv else argv
     if not command:
-        logging.error("usage: python -m assistant.worker_guard -- COMMAND [ARGS...]")
+        logging.error("usage: python -m assistant.models.worker_guard -- COMMAND [ARGS...]")
         return 2
     parent = os.getppid()
     stop = {"asked": False}

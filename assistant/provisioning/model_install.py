@@ -16,7 +16,7 @@ evaluated here, and only its safetensors weights and JSON/tokenizer files under
 checksum. Its ONNX graph is then built from those weights and checked against them
 (`vectorstore.gemma_onnx.build`), so ingest and search run without torch.
 
-Run as ``python -m assistant.model_install [--path FILE] [--embedding]``; it is idempotent.
+Run as ``python -m assistant.provisioning.model_install [--path FILE] [--embedding]``; it is idempotent.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class ModelError(RuntimeError):
 
 def verify_model(path: Path) -> None:
     """Raise `ModelError` with the fix when ``path`` is not the verified model."""
-    fix = "run `.venv/bin/python -m assistant.model_install` (or scripts/setup) to install it"
+    fix = "run `.venv/bin/python -m assistant.provisioning.model_install` (or scripts/setup) to install it"
     if not path.is_file():
         raise ModelError(f"local model not found at {path}; {fix}")
     size = path.stat().st_size

@@ -12,7 +12,7 @@ its flags. After installing a wheel, a child process evaluates a prompt of a few
 with the real model; if the child crashes, the next, more conservative tier is built. The tier
 that passed is recorded beside the interpreter (`llama-build.json`) for `kenbron doctor`.
 
-Run as ``python -m assistant.llama_build [--model FILE]``; idempotent when the recorded build
+Run as ``python -m assistant.provisioning.llama_build [--model FILE]``; idempotent when the recorded build
 matches this CPU and still passes its smoke test.
 """
 
@@ -161,7 +161,8 @@ def smoke_test(model: Path, threads: int = 2) -> dict:
     Returns the measured prompt and generation speed; raises `BuildError` naming the signal or
     exit status of a child that crashed.
     """
-    cmd = [sys.executable, "-m", "assistant.llama_build", "--child", str(model), "--threads", str(threads)]
+    cmd = [sys.executable, "-m", "assistant.provisioning.llama_build", "--child", str(model),
+           "--threads", str(threads)]
     try:
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:

@@ -4,7 +4,7 @@ Method (documented in the README): the answer is split into sentences; markers t
 sentence belong to it. A marker is kept only if
 
 1. `n` names one of the chunks given to the model (1..len(context)), and
-2. the cited chunk carries every number, date and name of the sentence (`assistant.specifics`:
+2. the cited chunk carries every number, date and name of the sentence (`assistant.grounding.specifics`:
    in any language and format), and
 3. the cited chunk supports the sentence: the best *support score* between the sentence (markers
    removed) and any sentence of the chunk reaches `SUPPORT_THRESHOLD`. The support score is the
@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant.answer import Citation, CitationChange, Quote
-from assistant.specifics import missing_specifics
+from assistant.grounding.specifics import missing_specifics
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 
@@ -49,7 +49,7 @@ class Claim:
     """One answer sentence and the marker numbers attached to it."""
 
     text: str  # the sentence without markers
-    numbers: tuple[int, ...]
+    markers: tuple[int, ...]  # the source numbers of its [n] markers, as written
 
 
 def parse_claims(answer: str) -> list[Claim]:
@@ -65,9 +65,9 @@ def parse_claims(answer: str) -> list[Claim]:
             merged.append(sentence.strip())
     claims = []
     for sentence in merged:
-        numbers = tuple(int(n) for m in MARKER.finditer(sentence)
+        markers = tuple(int(n) for m in MARKER.finditer(sentence)
                         for n in re.split(r"\s*[,;]\s*", m.group(1)))
-        claims.append(Claim(strip_markers(sentence), numbers))
+        claims.append(Claim(strip_markers(sentence), markers))
     return claims
 
 
@@ -79,7 +79,7 @@ def strip_markers(text: str) -> str:
 def _key_tokens(text: str) -> set[str]:
     """Numbers and names; a capitalised first word is just the start of the sentence.
 
-    Looser than `assistant.specifics` on purpose: this scores support (a share), while specifics
+    Looser than `assistant.grounding.specifics` on purpose: this scores support (a share), while specifics
     decide what a passage must carry. Scoring support with the specifics instead was measured
     on the dev set (local model): wrong abstentions rose from 0.04 to 0.16 on the tune half.
     """
@@ -104,13 +104,28 @@ class Verification:
     claims: int
 
 
-def _sentences_of(hit: ScoredChunk) -> list[tuple[str, int, int]]:
+@dataclass(frozen=True, order=True)
+class SourceSentence:
+    text: str
+    start: int  # offsets in the chunk's text
+    end: int
+
+
+@dataclass(frozen=True, order=True)
+class Support:
+    """How well one source backs one claim, ordered by `score`, then `semantic`: the better of
+    semantic and lexical support, the semantic similarity, and the source's sentence closest to
+    the claim (the quote)."""
+
+    score: float
+    semantic: float
+    sentence: SourceSentence
+
+
+def _sentences_of(hit: ScoredChunk) -> list[SourceSentence]:
     text = hit.chunk.text
-    spans = [(text[s:e], s, e) for s, e in sentence_spans(text)]
-    return spans or [(text, 0, len(text))]
-
-
-Support = tuple[float, float, tuple[str, int, int]]  # (support, semantic score, best sentence)
+    spans = [SourceSentence(text[s:e], s, e) for s, e in sentence_spans(text)]
+    return spans or [SourceSentence(text, 0, len(text))]
 
 
 class _Supports:
@@ -123,7 +138,7 @@ class _Supports:
         self.passages = {n: _sentences_of(hit) for n, hit in enumerate(context, start=1)}
         flat = [(n, i) for n in self.passages for i in range(len(self.passages[n]))]
         texts = list(dict.fromkeys(c.text for c in claims if c.text))
-        vectors = (embed(texts + [self.passages[n][i][0] for n, i in flat]) if flat and texts
+        vectors = (embed(texts + [self.passages[n][i].text for n, i in flat]) if flat and texts
                    else np.zeros((0, 1)))
         self.claim_vec = dict(zip(texts, vectors[: len(texts)], strict=False))
         self.passage_vec = dict(zip(flat, vectors[len(texts):], strict=False))
@@ -133,11 +148,11 @@ class _Supports:
         sentence is the quote. A source that lacks one of the claim's numbers, dates or names
         supports it not at all."""
         sentences = self.passages[n]
-        best = max((max(semantic := float(self.claim_vec[claim] @ self.passage_vec[(n, i)]),
-                        _lexical_support(claim, sentences[i][0])), semantic, sentences[i])
+        best = max(Support(max(semantic := float(self.claim_vec[claim] @ self.passage_vec[(n, i)]),
+                               _lexical_support(claim, sentences[i].text)), semantic, sentences[i])
                    for i in range(len(sentences)))
         if self.lacking(claim, n):
-            return (0.0, *best[1:])
+            return replace(best, score=0.0)
         return best
 
     def lacking(self, claim: str, n: int) -> list[str]:
@@ -149,17 +164,17 @@ def _judge_markers(claim: Claim, scores: dict[int, Support], supports: _Supports
                    threshold: float) -> tuple[list[int], list[CitationChange]]:
     """The claim's markers that stand, and the removed ones with the reason."""
     kept, removed = [], []
-    for n in dict.fromkeys(claim.numbers):
+    for n in dict.fromkeys(claim.markers):
         if n not in supports.passages:
             removed.append(CitationChange(n, claim.text, f"no source [{n}] was given to the model"))
-        elif scores and scores[n][0] >= threshold:
+        elif scores and scores[n].score >= threshold:
             kept.append(n)
         else:
             lacking = supports.lacking(claim.text, n) if claim.text else []
             reason = (f"source [{n}] does not contain {', '.join(lacking)}" if lacking
                       else f"source [{n}] does not support this sentence")
             removed.append(CitationChange(n, claim.text, reason,
-                                          round(scores[n][0], 3) if scores else 0.0))
+                                          round(scores[n].score, 3) if scores else 0.0))
     return kept, removed
 
 
@@ -177,17 +192,17 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
         scores = {n: supports.of(claim.text, n) for n in supports.passages} if claim.text else {}
         kept, dropped = _judge_markers(claim, scores, supports, threshold)
         removed += dropped
-        backing = max(scores, key=lambda n: scores[n][:2], default=None)
-        if not kept and backing is not None and scores[backing][0] >= threshold \
+        backing = max(scores, key=lambda n: (scores[n].score, scores[n].semantic), default=None)
+        if not kept and backing is not None and scores[backing].score >= threshold \
                 and len(claim.text.split()) >= 3:
             # the model cited the wrong number, or forgot the marker: cite the source that
             # supports the sentence instead, and say so
             kept.append(backing)
             added.append(CitationChange(
                 backing, claim.text,
-                f"source [{backing}] supports this sentence; cited instead" if claim.numbers
+                f"source [{backing}] supports this sentence; cited instead" if claim.markers
                 else f"uncited sentence; source [{backing}] supports it",
-                round(scores[backing][0], 3)))
+                round(scores[backing].score, 3)))
         for n in kept:
             citation = _citation(n, context[n - 1], scores[n])
             quotes.setdefault(n, []).append(Quote(claim.text, citation.quote, citation.start,
@@ -202,9 +217,8 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
 
 
 def _citation(n: int, hit: ScoredChunk, support: Support) -> Citation:
-    score, _, (quote, start, end) = support
-    chunk = hit.chunk
+    chunk, quote = hit.chunk, support.sentence
     return Citation(n=n, source_id=chunk.source_id, title=chunk.title, chunk_id=chunk.chunk_id,
-                    quote=quote, start=chunk.start + start, end=chunk.start + end,
-                    support=round(score, 3), section=chunk.section,
-                    page=chunk.page_at(chunk.start + start))
+                    quote=quote.text, start=chunk.start + quote.start, end=chunk.start + quote.end,
+                    support=round(support.score, 3), section=chunk.section,
+                    page=chunk.page_at(chunk.start + quote.start))

@@ -21,9 +21,9 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
-from assistant.citations import strip_markers
-from assistant.metrics import percentile
-from assistant.records import EvalRecord
+from assistant.evaluation.metrics import percentile
+from assistant.evaluation.records import EvalRecord
+from assistant.grounding.citations import strip_markers
 
 DEFINITIONS = {
     "faithfulness": "statements of the answer that the judge finds supported by the retrieved "

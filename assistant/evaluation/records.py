@@ -8,11 +8,11 @@ file alone; in the file a chunk's document is `source`, as in every JSON Kenbron
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from assistant.answer import Answer, Citation, CitationChange
-from assistant.questions import Question
+from assistant.answer import Answer, Citation, CitationChange, Timings
+from assistant.evaluation.questions import Question
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class EvalRecord:
     abstain_reason: str | None = None
     model_called: bool = False
     language: str | None = None
-    timings: dict[str, float | None] = field(default_factory=dict)
+    timings: Timings = field(default_factory=Timings)
     error: str | None = None
-    judge: dict[str, Any] | None = None  # set by `assistant.judge` when a judge model scored it
+    judge: dict[str, Any] | None = None  # set by `assistant.evaluation.judge` when a judge model scored it
 
     @classmethod
     def of(cls, question: Question, answer: Answer) -> EvalRecord:
@@ -62,7 +62,7 @@ class EvalRecord:
             citations=list(answer.citations), removed_citations=list(answer.removed_citations),
             added_citations=list(answer.added_citations), abstained=answer.abstained,
             abstain_reason=answer.abstain_reason, model_called=answer.model_called,
-            language=answer.language, timings=dict(answer.timings), error=answer.error)
+            language=answer.language, timings=replace(answer.timings), error=answer.error)
 
     def to_dict(self) -> dict[str, Any]:
         """One line of results.jsonl: the question's fields, flat, then the outcome's."""
@@ -75,6 +75,7 @@ class EvalRecord:
         data.update({f.name: getattr(self, f.name) for f in fields(self) if f.name != "asked"})
         for key in ("retrieved", "citations", "removed_citations", "added_citations"):
             data[key] = [item.to_dict() for item in data[key]]
+        data["timings"] = self.timings.to_dict()
         if self.judge is None:
             del data["judge"]
         return data
@@ -91,6 +92,7 @@ class EvalRecord:
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         values["retrieved"] = [RetrievedChunk.from_dict(c) for c in data.get("retrieved", [])]
         values["citations"] = [Citation.from_dict(c) for c in data.get("citations", [])]
+        values["timings"] = Timings.from_dict(data.get("timings") or {})
         for key in ("removed_citations", "added_citations"):
             values[key] = [CitationChange(**c) for c in data.get(key, [])]
         return cls(asked=asked, **values)

@@ -11,7 +11,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from assistant import llama_build
+from assistant.provisioning import llama_build
 from assistant.settings import Settings
 
 _INTERESTING = ("avx", "avx2", "fma", "f16c", "bmi2", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
@@ -50,23 +50,24 @@ def check_llama_build() -> Check:
         return Check("llama.cpp build", False,
                      "llama-cpp-python was installed without Kenbron's CPU-checked build; it may be "
                      "a native build that crashes on this CPU",
-                     "run `.venv/bin/python -m assistant.llama_build` (or scripts/setup)")
+                     "run `.venv/bin/python -m assistant.provisioning.llama_build` (or scripts/setup)")
     fitting = {b.key for b in llama_build.candidate_builds(llama_build.cpu_flags())}
     if record.get("key") not in fitting:
         return Check("llama.cpp build", False,
                      f"the installed build ({record.get('tier')}) was made for another CPU "
-                     f"({record.get('cpu')})", "run `.venv/bin/python -m assistant.llama_build`",
+                     f"({record.get('cpu')})", "run `.venv/bin/python -m assistant.provisioning.llama_build`",
                      data=record)
     return Check("llama.cpp build", True, f"{record['tier']} tier: {record['cmake_args']}", data=record)
 
 
 def check_model(settings: Settings) -> Check:
-    from assistant.model_install import ModelError, verify_model
+    from assistant.provisioning.model_install import ModelError, verify_model
 
     try:
         verify_model(settings.model_path)
     except ModelError as exc:
-        return Check("local model", False, str(exc), "run `.venv/bin/python -m assistant.model_install`")
+        return Check("local model", False, str(exc),
+                     "run `.venv/bin/python -m assistant.provisioning.model_install`")
     return Check("local model", True, f"{settings.model_path} (SHA-256 verified)")
 
 
@@ -75,7 +76,7 @@ def check_speed(settings: Settings) -> Check:
         speed = llama_build.smoke_test(settings.model_path, settings.llm_threads)
     except llama_build.BuildError as exc:
         return Check("local model speed", False, str(exc),
-                     "run `.venv/bin/python -m assistant.llama_build`; it falls back to a more "
+                     "run `.venv/bin/python -m assistant.provisioning.llama_build`; it falls back to a more "
                      "conservative build when one crashes")
     detail = (f"prompt {speed['prompt_tokens_per_s']} tokens/s, generation "
               f"{speed['generation_tokens_per_s']} tokens/s on {settings.llm_threads} threads; "
@@ -84,7 +85,7 @@ def check_speed(settings: Settings) -> Check:
 
 
 def check_backend(settings: Settings) -> Check:
-    from assistant.llm import LLMError, make_chat_model, model_label
+    from assistant.models.llm import LLMError, make_chat_model, model_label
 
     try:
         chat = make_chat_model(settings)
@@ -95,12 +96,13 @@ def check_backend(settings: Settings) -> Check:
 
 def check_embedding_model(settings: Settings) -> Check:
     """The gemma model: installed from the pinned archive, its ONNX graph built and verified."""
-    from assistant.model_install import GEMMA_ZIP_SHA256
+    from assistant.provisioning.model_install import GEMMA_ZIP_SHA256
     from vectorstore.embeddings import FALLBACK_EMBEDDING
     from vectorstore.gemma_onnx import GemmaRuntimeMissing, verified_onnx
 
     stamp = settings.embedding_model_dir / ".kenbron-sha256"
-    fix = ".venv/bin/pip install -e '.[gemma]' && .venv/bin/python -m assistant.model_install --embedding"
+    fix = (".venv/bin/pip install -e '.[gemma]' && "
+           ".venv/bin/python -m assistant.provisioning.model_install --embedding")
     # with `auto` a missing model is a weaker default (use+e5), not a broken setup
     required = settings.embedding == "gemma"
     fallback = "" if required else f"; `auto` uses {FALLBACK_EMBEDDING} (weaker across languages)"

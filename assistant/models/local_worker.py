@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.errors import LLMError
+from assistant.models.errors import LLMError, is_timeout
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class LocalWorker:
             out.flush()
             # the guard ends the worker when this process ends, however it ends
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "assistant.worker_guard", "--", *self.command,
+                [sys.executable, "-m", "assistant.models.worker_guard", "--", *self.command,
                  "--host", "127.0.0.1", "--port", str(port)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
@@ -130,7 +130,7 @@ class LocalWorker:
         that may be stuck, so it is killed rather than trusted.
         """
         process = self._process
-        timed_out = "Timeout" in " ".join(cls.__name__ for cls in type(exc).__mro__)
+        timed_out = is_timeout(exc)
         code = process.poll() if process else None
         if code is None and process is not None and not timed_out:
             # a dead worker's connections close as it dies; its guard follows a moment later

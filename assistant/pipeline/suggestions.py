@@ -5,7 +5,7 @@ section heading with the heading above it, else its document's title — in the 
 with the topic quoted as the document writes it. A suggestion stands on its own: clicked, it is
 asked without the conversation before it. Nothing is invented: a suggestion is offered only if
 searching for it brings back the passage it was made from and passes the key-term rule that the
-answer pipeline applies (`assistant.evidence`), so asking it finds that passage again. Passages the
+answer pipeline applies (`assistant.grounding.evidence`), so asking it finds that passage again. Passages the
 answer did not cite come first (the answer already covered the cited ones). No model is asked:
 this costs a few searches (about 0.1 s each), not a generation, and works for every backend.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from assistant import prompts
 from assistant.answer import Answer
-from assistant.evidence import missing_key_terms
+from assistant.grounding.evidence import missing_key_terms
 from vectorstore.documents import SECTION_SEPARATOR, ScoredChunk
 
 MAX_SUGGESTIONS = 3

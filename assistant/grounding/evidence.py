@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.specifics import fold, strip_accents
+from assistant.grounding.specifics import fold, strip_accents
 from vectorstore.documents import ScoredChunk
 
 # capitalised words not at the start of the question, acronyms, numbers with 2+ digits

@@ -1,7 +1,7 @@
 """`kenbron eval`: run a question set through the `Assistant` and write results, report, charts.
 
 Outputs (with `--out DIR`): `results.jsonl` (one record per question, everything the metrics
-need), `report.json` (see `assistant.metrics`), `report.md` (figures, definitions, failures
+need), `report.json` (see `assistant.evaluation.metrics`), `report.md` (figures, definitions, failures
 question by question) and PNG charts. Files are written to a temporary name and renamed, so a
 crashed run never leaves a half-written report next to an old one.
 """
@@ -15,12 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.metrics import hit_rank, satisfies_must_include
-from assistant.questions import Question
-from assistant.records import EvalRecord
-
-HEADLINE = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "citation_precision",
-            "citation_recall", "abstention_unanswerable", "wrong_abstention", "answer_language_ok")
+from assistant.evaluation.metrics import DEFINITIONS, RATES, Report, hit_rank, satisfies_must_include
+from assistant.evaluation.questions import Question
+from assistant.evaluation.records import EvalRecord
 
 
 def run_questions(assistant, questions: Sequence[Question], k: int,
@@ -34,12 +31,12 @@ def run_questions(assistant, questions: Sequence[Question], k: int,
 
 
 def evaluate(assistant, questions: Sequence[Question], out_dir: Path | None = None,
-             progress: Callable[[int, int], None] | None = None) -> tuple[list[EvalRecord], dict[str, Any]]:
+             progress: Callable[[int, int], None] | None = None) -> tuple[list[EvalRecord], Report]:
     """Run a question set through `assistant`: (result records, report); written to `out_dir`
     (results.jsonl, report.json, report.md, charts) when given. The CLI and the app both use it."""
     from assistant import __version__
-    from assistant.llm import model_label
-    from assistant.metrics import build_report
+    from assistant.evaluation.metrics import build_report
+    from assistant.models.llm import model_label
 
     settings = assistant.settings
     records = run_questions(assistant, questions, settings.k, progress)
@@ -66,11 +63,11 @@ def config_of(settings, model: str, version: str, embedding: str) -> dict[str, A
     }
 
 
-def compare(report: dict, old: dict) -> dict[str, dict[str, float | None]]:
-    """Per headline metric (overall): old, new, and the change."""
+def compare(report: Report, old: Report) -> dict[str, dict[str, float | None]]:
+    """Per rate (overall): old, new, and the change."""
     out = {}
-    for key in HEADLINE:
-        new_v, old_v = report["overall"].get(key), old.get("overall", {}).get(key)
+    for key in RATES:
+        new_v, old_v = report.overall.rate(key), old.overall.rate(key)
         delta = round(new_v - old_v, 4) if new_v is not None and old_v is not None else None
         out[key] = {"old": old_v, "new": new_v, "delta": delta}
     return out
@@ -80,16 +77,16 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def markdown_report(report: dict, records: Sequence[EvalRecord], comparison: dict | None = None) -> str:
-    k = report["overall"]["k"]
+def markdown_report(report: Report, records: Sequence[EvalRecord],
+                    comparison: dict | None = None) -> str:
+    k = report.overall.k
     lines = ["# Kenbron evaluation report", "", "## Configuration", ""]
-    lines += [f"- **{key}**: {value}" for key, value in report["config"].items()]
+    lines += [f"- **{key}**: {value}" for key, value in report.config.items()]
     lines += ["", "## Overall", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {key} | {_fmt(report['overall'][key])} |" for key in HEADLINE]
-    lat = report["overall"]["latency_ms"]
-    lines += [f"| latency {name} p50 / p95 (ms) | {_fmt(v['p50'])} / {_fmt(v['p95'])} |"
-              for name, v in lat.items()]
-    lines.append(f"| errors | {report['overall']['errors']} |")
+    lines += [f"| {key} | {_fmt(report.overall.rate(key))} |" for key in RATES]
+    lines += [f"| latency {name} p50 / p95 (ms) | {_fmt(v.p50)} / {_fmt(v.p95)} |"
+              for name, v in report.overall.latency_ms.items()]
+    lines.append(f"| errors | {report.overall.errors} |")
     if comparison:
         lines += ["", "## Change against the previous report", "", "| metric | old | new | change |",
                   "|---|---|---|---|"]
@@ -97,24 +94,25 @@ def markdown_report(report: dict, records: Sequence[EvalRecord], comparison: dic
                   for key, v in comparison.items()]
     for title, key in (("By dev-set half", "by_split"), ("By category", "by_category"),
                        ("By language", "by_language")):
-        slices = report.get(key) or {}
+        slices = getattr(report, key)
         lines += ["", f"## {title}", "", "| metric | " + " | ".join(slices) + " |",
                   "|---|" + "---|" * len(slices)]
-        lines.append("| questions | " + " | ".join(str(s["questions"]) for s in slices.values()) + " |")
-        for metric in HEADLINE:
-            lines.append(f"| {metric} | " + " | ".join(_fmt(s[metric]) for s in slices.values()) + " |")
-    curve = report.get("abstention_curve") or {}
+        lines.append("| questions | " + " | ".join(str(s.questions) for s in slices.values()) + " |")
+        for metric in RATES:
+            lines.append(f"| {metric} | " + " | ".join(_fmt(s.rate(metric)) for s in slices.values())
+                         + " |")
+    curve = report.abstention_curve
     if any(curve.values()):
         lines += ["", "## Abstention trade-off", "",
                   "Abstaining on every answer whose best citation is backed below a threshold "
                   "(abstention on unanswerable / wrong abstention on answerable):", "",
                   "| threshold | " + " | ".join(curve) + " |", "|---|" + "---|" * len(curve)]
         for i, point in enumerate(next(iter(curve.values()))):
-            cells = [f"{_fmt(c[i]['abstention_unanswerable'])} / {_fmt(c[i]['wrong_abstention'])}"
+            cells = [f"{_fmt(c[i].abstention_unanswerable)} / {_fmt(c[i].wrong_abstention)}"
                      for c in curve.values()]
-            lines.append(f"| {point['threshold']} | " + " | ".join(cells) + " |")
-    if report.get("judge"):
-        judge = report["judge"]
+            lines.append(f"| {point.threshold} | " + " | ".join(cells) + " |")
+    if report.judge:
+        judge = report.judge
         lines += ["", f"## LLM judge ({judge['model']}; not deterministic)", "",
                   "| slice | judged | faithfulness | answer relevance |", "|---|---|---|---|"]
         for name, row in [("overall", judge["overall"]), *judge["by_language"].items()]:
@@ -122,7 +120,7 @@ def markdown_report(report: dict, records: Sequence[EvalRecord], comparison: dic
                          f"{_fmt(row['answer_relevance'])} |")
         lines += [f"- **{key}**: {text}" for key, text in judge["definitions"].items()]
     lines += ["", "## Definitions", ""]
-    lines += [f"- **{key}**: {text}" for key, text in report["definitions"].items()]
+    lines += [f"- **{key}**: {text}" for key, text in DEFINITIONS.items()]
     lines += ["", "## Failures", ""]
     failures = [r for r in records if _problems(r, k)]
     if not failures:
@@ -157,20 +155,25 @@ def _problems(record: EvalRecord, k: int) -> list[str]:
     return problems
 
 
-def write_outputs(out_dir: Path, records: Sequence[EvalRecord], report: dict,
+def report_json(report: Report, comparison: dict | None = None) -> str:
+    """report.json's text: the report, and its comparison with an older one when made."""
+    data = {**report.to_dict(), **({"comparison": comparison} if comparison else {})}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_outputs(out_dir: Path, records: Sequence[EvalRecord], report: Report,
                   comparison: dict | None = None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     contents = {
         "results.jsonl": "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n"
                                  for r in records),
-        "report.json": json.dumps({**report, **({"comparison": comparison} if comparison else {})},
-                                  ensure_ascii=False, indent=2) + "\n",
+        "report.json": report_json(report, comparison),
         "report.md": markdown_report(report, records, comparison),
     }
     written = []
     for name, text in contents.items():
         written.append(_atomic_write(out_dir / name, text.encode("utf-8")))
-    from assistant.charts import write_charts
+    from assistant.evaluation.charts import write_charts
 
     written += write_charts(report, records, out_dir)
     return written
@@ -195,36 +198,36 @@ def ragas_samples(records: Sequence[EvalRecord]) -> list[dict]:
 
 
 
-def halves_table(reports: dict[str, dict]) -> str:
+def halves_table(reports: dict[str, Report]) -> str:
     """Dev sets side by side, each by half (tune / check): the one table every change is judged
     on, so a gain on one set or one half cannot hide a loss on the other."""
     columns = [(name, half) for name, report in reports.items()
-               for half in ("tune", "check") if half in (report.get("by_split") or {})]
+               for half in ("tune", "check") if half in report.by_split]
     lines = ["| metric | " + " | ".join(f"{name} {half}" for name, half in columns) + " |",
              "|---|" + "---|" * len(columns)]
     lines.append("| questions | " + " | ".join(
-        str(reports[name]["by_split"][half]["questions"]) for name, half in columns) + " |")
-    for metric in HEADLINE:
+        str(reports[name].by_split[half].questions) for name, half in columns) + " |")
+    for metric in RATES:
         lines.append(f"| {metric} | " + " | ".join(
-            _fmt(reports[name]["by_split"][half][metric]) for name, half in columns) + " |")
+            _fmt(reports[name].by_split[half].rate(metric)) for name, half in columns) + " |")
     for stage in ("first_token", "total"):
         lines.append(f"| {stage} p50 (ms) | " + " | ".join(
-            _fmt(reports[name]["by_split"][half]["latency_ms"][stage]["p50"])
+            _fmt(reports[name].by_split[half].latency_ms[stage].p50)
             for name, half in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m assistant.evaluation DIR`: the halves table of DIR/*/report.json, written to
+    """`python -m assistant.evaluation.run DIR`: the halves table of DIR/*/report.json, written to
     DIR/summary.md (scripts/eval-dev-sets runs it after both dev sets)."""
     import sys
 
     root = Path((argv or sys.argv[1:])[0])
-    reports = {path.parent.name: json.loads(path.read_text(encoding="utf-8"))
+    reports = {path.parent.name: Report.from_dict(json.loads(path.read_text(encoding="utf-8")))
                for path in sorted(root.glob("*/report.json"))}
     if not reports:
         raise SystemExit(f"no */report.json under {root}")
-    config = next(iter(reports.values()))["config"]
+    config = next(iter(reports.values())).config
     text = (f"# Dev sets by half\n\nbackend {config['backend']} ({config['model']}), embedding "
             f"{config['embedding']}, k = {config['k']}\n\n" + halves_table(reports))
     _atomic_write(root / "summary.md", text.encode("utf-8"))

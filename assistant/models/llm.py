@@ -1,17 +1,17 @@
 """The LLM backends behind one narrow interface: a LangChain chat model, or none (extractive).
 
 - `local`: Qwen2.5-Coder-1.5B-Instruct (GGUF) in a supervised `llama_cpp.server` worker process
-  (`assistant.local_worker`), so a crash of llama.cpp costs one answer, never the app.
+  (`assistant.models.local_worker`), so a crash of llama.cpp costs one answer, never the app.
 - `openai`: OpenAI's API with `OPENAI_API_KEY`.
 - `compatible`: any OpenAI-compatible server at `OPENAI_BASE_URL` (Ollama, vLLM, llama.cpp's
   server, Hugging Face's router with `HF_TOKEN`).
-- `extractive`: no model at all (see `assistant.extractive`).
+- `extractive`: no model at all (see `assistant.grounding.extractive`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from assistant.errors import LLMError
-from assistant.local_worker import LocalWorker, server_command
+from assistant.models.errors import LLMError, error_kinds, is_timeout
+from assistant.models.local_worker import LocalWorker, server_command
 from assistant.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -57,14 +57,15 @@ def _worker_client(url: str, timeout_s: float, max_tokens: int) -> BaseChatModel
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(model="local", base_url=url, api_key="not-needed", temperature=0, seed=0,
-                      timeout=timeout_s, max_retries=0, max_tokens=max_tokens)
+                      timeout=timeout_s, max_retries=0, max_tokens=max_tokens,
+                      extra_body=_length_limit(max_tokens))
 
 
 class LocalChat(BaseChatModel):
     """The local model, run by a supervised `llama_cpp.server` worker, as a LangChain chat model.
 
     Greedy decoding, so answers are reproducible. The model file is verified before a worker is
-    started; every failure of the worker arrives as an `LLMError` (see `assistant.local_worker`).
+    started; every failure of the worker arrives as an `LLMError` (see `assistant.models.local_worker`).
     """
 
     model_path: str
@@ -81,7 +82,7 @@ class LocalChat(BaseChatModel):
         return Path(self.model_path).name
 
     def _client(self) -> BaseChatModel:
-        from assistant.model_install import ModelError, verify_model
+        from assistant.provisioning.model_install import ModelError, verify_model
 
         if self.worker.pid is None:  # checked before a worker is started, not on every request
             try:
@@ -112,22 +113,37 @@ class LocalChat(BaseChatModel):
             raise self.worker.failure(exc) from exc
 
 
+def _length_limit(max_tokens: int) -> dict[str, int]:
+    """The answer's length limit as OpenAI-compatible servers read it. langchain-openai sends
+    `max_completion_tokens` only (OpenAI's newer name), which llama-cpp-python's server ignores:
+    the local model then wrote until its context was full (3,619 tokens, 230 s, seen in a dev-set
+    run); `max_tokens`, the name llama.cpp, vLLM and Ollama read, is sent as well."""
+    return {"max_tokens": max_tokens}
+
+
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
-    """The chat model for `settings.backend`; None for the extractive backend."""
-    backend = settings.backend
-    if backend == "extractive":
-        return None
-    if backend == "local":
-        return LocalChat(model_path=str(settings.model_path), worker=local_worker(settings),
-                         max_tokens=settings.max_answer_tokens, timeout_s=settings.llm_timeout_s)
+    """The chat model for `settings.backend` (`FACTORIES`); None for the extractive backend."""
+    return FACTORIES[settings.backend](settings)
+
+
+def _local(settings: Settings) -> BaseChatModel:
+    return LocalChat(model_path=str(settings.model_path), worker=local_worker(settings),
+                     max_tokens=settings.max_answer_tokens, timeout_s=settings.llm_timeout_s)
+
+
+def _openai(settings: Settings) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
-    if backend == "openai":
-        if not settings.openai_api_key:
-            raise LLMError("the openai backend needs OPENAI_API_KEY to be set")
-        return ChatOpenAI(model=settings.model or DEFAULT_OPENAI_MODEL, api_key=settings.openai_api_key,
-                          temperature=0, timeout=settings.llm_timeout_s, max_retries=1,
-                          max_tokens=settings.max_answer_tokens)
+    if not settings.openai_api_key:
+        raise LLMError("the openai backend needs OPENAI_API_KEY to be set")
+    return ChatOpenAI(model=settings.model or DEFAULT_OPENAI_MODEL, api_key=settings.openai_api_key,
+                      temperature=0, timeout=settings.llm_timeout_s, max_retries=1,
+                      max_tokens=settings.max_answer_tokens)
+
+
+def _compatible(settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
     base_url = settings.openai_base_url or (HF_ROUTER if settings.hf_token else None)
     if not base_url:
         raise LLMError("the compatible backend needs OPENAI_BASE_URL (or HF_TOKEN for Hugging "
@@ -135,7 +151,15 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     key = settings.openai_api_key or settings.hf_token or "not-needed"
     return ChatOpenAI(model=settings.model or "default", base_url=base_url, api_key=key,
                       temperature=0, timeout=settings.llm_timeout_s, max_retries=1,
-                      max_tokens=settings.max_answer_tokens)
+                      max_tokens=settings.max_answer_tokens,
+                      extra_body=_length_limit(settings.max_answer_tokens))
+
+
+# backend name (`assistant.settings.BACKENDS`) → its chat model; a new provider is one entry here
+# and one in BACKENDS
+FACTORIES: dict[str, Callable[[Settings], BaseChatModel | None]] = {
+    "local": _local, "openai": _openai, "compatible": _compatible, "extractive": lambda _: None,
+}
 
 
 def model_label(settings: Settings, chat: BaseChatModel | None) -> str:
@@ -154,10 +178,8 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
         name = type(exc).__name__
         where = settings.openai_base_url or ("OpenAI" if settings.backend == "openai" else "")
         server = f"the {settings.backend} model server" + (f" {where}" if where else "")
-        # By class ancestry, not exact type: client libraries re-wrap these errors between versions
-        # (langchain-openai 1.7 raises OpenAIConnectionError where 1.1 let httpx's error through).
-        kinds = " ".join(cls.__name__ for cls in type(exc).__mro__)
-        if "Timeout" in kinds:
+        kinds = error_kinds(exc)
+        if is_timeout(exc):
             text = f"{server} timed out after {settings.llm_timeout_s:g} s ({name})"
         elif any(k in kinds for k in ("Connection", "Transport", "RemoteProtocol")):
             text = f"{server} is unreachable or dropped the connection ({name})"

@@ -1,0 +1,286 @@
+"""The chat tab: one question at a time per conversation, answers streamed with their sources,
+Stop, follow-up suggestions, feedback, and the `/ask` API (the same pipeline, as JSON)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from assistant.settings import apply_process_defaults
+
+apply_process_defaults()  # before Gradio and Chroma are imported
+
+import gradio as gr  # noqa: E402
+
+from assistant.models.llm import model_label  # noqa: E402
+from assistant.pipeline.chain import Assistant, QuestionError  # noqa: E402
+from assistant.prompts import message  # noqa: E402
+from assistant.settings import BACKENDS, Settings  # noqa: E402
+from ui.history import conversation_pairs  # noqa: E402
+from ui.labels import label  # noqa: E402
+from ui.priority import ChatFirst  # noqa: E402
+from ui.render import answer_html, plain_text, sources_panel, sources_section  # noqa: E402
+from ui.request_log import log_answer  # noqa: E402
+from vectorstore.language import detect_question_language  # noqa: E402
+from vectorstore.pdf_pages import render_quote  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+# example questions written for the app, none of them from the evaluation question sets
+EXAMPLES = [
+    "What did an AI-generated picture of an explosion cause?",
+    "Wat bedoelt het risico-overzicht met een 'dode internet'?",
+    "Qui poursuit OpenAI en justice ?",
+]
+
+def pages_dir(settings: Settings) -> Path:
+    """Where pictures of cited PDF pages are kept (served to the app's visitors)."""
+    return settings.data_dir / "cache" / "pages"
+
+
+
+def _history_pairs(history: list[dict]) -> list[tuple[str, str]]:
+    """Gradio messages → (user, assistant) pairs; content may be a list of text blocks."""
+    def text(content: Any) -> str:
+        if isinstance(content, str):
+            return plain_text(content)
+        if isinstance(content, list):
+            return " ".join(b.get("text", "") for b in content if isinstance(b, dict))
+        if isinstance(content, dict):
+            return str(content.get("text", ""))
+        return ""
+
+    return conversation_pairs((msg.get("role"), text(msg.get("content"))) for msg in history or [])
+
+
+
+class ChatTab:
+    """The chat's state (who is waiting for an answer, who pressed Stop) and its handlers."""
+
+    def __init__(self, assistant: Assistant, chat_first: ChatFirst) -> None:
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.kb = assistant.kb
+        self.chat_first = chat_first
+        self.feedback_path = self.settings.data_dir / "feedback.jsonl"
+        self.pages_dir = pages_dir(self.settings)
+        self._feedback_lock = threading.Lock()
+        # one question at a time per conversation: a session answering has a stop flag here
+        self._stops: dict[str, threading.Event] = {}
+        self._pending: dict[str, str] = {}
+        self._sessions_lock = threading.Lock()
+
+    def start(self, message: str, history: list[dict], request: gr.Request):
+        """A question sent: into the chat at once, Ask off and Stop on until it is answered.
+        While this conversation waits for an answer another question stays in the box (it
+        would otherwise take the first one's place); an empty box sends nothing."""
+        question = (message or "").strip()
+        session = request.session_hash or ""
+        with self._sessions_lock:
+            busy = session in self._stops
+            if question and not busy:
+                self._stops[session] = threading.Event()
+                self._pending[session] = question
+        if busy:
+            gr.Info("Wait for the answer, or press Stop.")
+        if not question or busy:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        history = [*(history or []), {"role": "user", "content": question}]
+        return "", history, gr.update(interactive=False), gr.update(visible=True)
+
+    def chat(self, history: list[dict], sections: list[str], request: gr.Request):
+        """The question `start` accepted, answered; then Ask back on and Stop away."""
+        session = request.session_hash or ""
+        with self._sessions_lock:
+            question = self._pending.pop(session, None)
+            stop = self._stops.get(session, threading.Event())
+        if question is None:  # `start` turned this one away
+            yield (gr.skip(),) * 6
+            return
+        try:
+            with self.chat_first.chatting():
+                for update in self._answer(question, list(history or []), list(sections or []), stop):
+                    yield *update, gr.skip(), gr.skip()
+        except Exception:  # never leave the conversation without its Ask button
+            log.exception("chat failed")
+            history = [*(history or []), {"role": "assistant", "content": "⚠️ internal error"}]
+            yield history, gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
+        finally:
+            with self._sessions_lock:
+                self._stops.pop(session, None)
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=True), \
+            gr.update(visible=False)
+
+    def _answer(self, question: str, history: list[dict], sections: list[str],
+                stop: threading.Event) -> Iterator[tuple]:
+        """(chat, sources panel, sections, meta) updates: the answer streamed into the last
+        message and its sources into a new section of the panel, the earlier answers keeping
+        theirs. Stop ends the answer at the model's next token: closing the stream closes the
+        model's request, so the model is free for the next question."""
+        offered = [o.get("value") for m in history[-2:-1] for o in m.get("options") or ()]
+        # a follow-up suggestion names its own topic: asked without the conversation before it
+        pairs = [] if question in offered else _history_pairs(history[:-1])
+        if question in offered:
+            log.info("a follow-up suggestion was chosen; asked on its own")
+        language = detect_question_language(question)
+        msg = len(sections)
+        yield history, sources_panel(sections, note=message(language, "searching")), gr.skip(), gr.skip()
+        sections.append("")
+        events = self.assistant.stream(question, pairs)
+        history.append({"role": "assistant", "content": ""})
+        hits: list = []
+        text = ""
+        try:
+            for event in events:
+                if stop.is_set():
+                    events.close()  # GeneratorExit down to the model's HTTP stream
+                    stopped = f"■ *{message(language, 'stopped')}*"
+                    history[-1] = {"role": "assistant", "content": f"{escape(text)} {stopped}".strip()}
+                    yield history, sources_panel(sections), sections, ""
+                    return
+                if event.kind == "sources":
+                    hits = event.data
+                    sections[msg] = sources_section(None, hits, self.kb.document_text, msg, question)
+                    yield history, sources_panel(sections), sections, gr.skip()
+                elif event.kind == "token":
+                    text += event.data
+                    history[-1] = {"role": "assistant", "content": escape(text)}
+                    yield history, gr.skip(), gr.skip(), gr.skip()
+                else:
+                    answer = event.data
+                    log_answer("chat", answer, self.settings)
+                    history[-1] = {"role": "assistant", "content": answer_html(answer, msg)}
+                    sections[msg] = sources_section(answer, hits, self.kb.document_text, msg, question,
+                                                    self.page_image)
+                    yield history, sources_panel(sections, answer.language), sections, json.dumps(
+                        {"backend": answer.backend, "model": answer.model, "k": self.settings.k,
+                         "question": answer.question, "abstained": answer.abstained,
+                         "citations": len(answer.citations)})
+                    suggestions = [] if answer.error else self.assistant.follow_ups(answer)
+                    if suggestions:  # offered once the answer is shown: a few searches
+                        history[-1] = {**history[-1], "options": [{"value": q} for q in suggestions]}
+                        yield history, gr.skip(), gr.skip(), gr.skip()
+        except QuestionError as exc:
+            history[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
+            yield history, sources_panel(sections[:-1]), sections[:-1], ""
+
+    def page_image(self, source_id: str, page: str, quote: str) -> str | None:
+        """The URL of a PDF page's picture with the quote marked, rendered at the first answer
+        that cites it and kept in `KENBRON_DATA_DIR/cache/pages`; None when there is none."""
+        pdf = self.kb.original(source_id)
+        if pdf is None:
+            return None
+        try:
+            png = render_quote(pdf, page, quote, self.pages_dir)
+        except Exception as exc:  # noqa: BLE001 - a page that cannot be drawn costs only its picture
+            log.warning("could not render page %s of %s: %s", page, source_id, exc)
+            return None
+        return f"/gradio_api/file={png}" if png else None
+
+    @staticmethod
+    def pick(choice: gr.SelectData) -> str:
+        """A follow-up suggestion under an answer, clicked: into the question box."""
+        return str(choice.value)
+
+    def stop(self, request: gr.Request) -> None:
+        """Stop the answer this conversation waits for (see `_answer`)."""
+        stop = self._stops.get(request.session_hash or "")
+        if stop is not None:
+            stop.set()
+
+    def about(self) -> str:
+        """What answers and from what, in plain words (the settings behind it in brackets)."""
+        s = self.settings
+        docs = self.kb.documents()
+        if self.assistant.chat is None:
+            who = "quoting the best-supported source sentences " + (
+                "(no local model on this Space and no API secret set)" if s.on_spaces
+                else "(no language model)")
+        else:
+            where = "through an API" if BACKENDS[s.backend].remote else "on this machine"
+            who = f"the language model **{model_label(s, self.assistant.chat)}** ({where})"
+        return (f"<small>Answers by {who}, from the {s.k} best-matching passages of "
+                f"{len(docs)} documents ({sum(d.chunks for d in docs)} passages) · search: "
+                f"{self.kb.embedding} embeddings and keywords · backend `{s.backend}`</small>")
+
+    def readiness(self) -> tuple[str, gr.Timer]:
+        """A line saying the model is still loading (the start-up warm-up), gone once it is."""
+        if self.assistant.ready.is_set():
+            return "", gr.Timer(active=False)
+        return ("<small>⏳ Loading the model and the search index: a question asked now waits "
+                "for them.</small>", gr.Timer(active=True))
+
+    def api_ask(self, question: str, history: str = "[]") -> dict:
+        """`/ask`: question and optional history (JSON list of [user, assistant] pairs or
+        Gradio messages) in; the Answer as JSON out."""
+        try:
+            raw = json.loads(history or "[]")
+        except json.JSONDecodeError as exc:
+            raise gr.Error(f"history must be JSON: {exc.msg}") from exc
+        if raw and isinstance(raw[0], dict):
+            pairs = _history_pairs(raw)
+        else:
+            pairs = [(str(u), str(a)) for u, a in raw]
+        try:
+            with self.chat_first.chatting():
+                answer = self.assistant.ask(question, pairs)
+        except QuestionError as exc:
+            raise gr.Error(str(exc)) from exc
+        log_answer("/ask", answer, self.settings)
+        data = answer.to_dict()
+        for hit in data["retrieved"]:
+            hit.pop("ranks", None)
+        return data
+
+    def feedback(self, data: gr.LikeData, last: str) -> None:
+        record = {"time": time.time(), "liked": data.liked, "message": data.value,
+                  "index": data.index, "answer_meta": json.loads(last) if last else None}
+        self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._feedback_lock, self.feedback_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        gr.Info("Thanks — feedback saved.")
+
+    def layout(self) -> gr.Markdown:
+        """The chat tab's components and events; returns the settings line (refreshed on load)."""
+        s = self.settings
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(label=label("conversation"), height=480,
+                                     buttons=["copy"], feedback_options=("Like", "Dislike"),
+                                     elem_id="kb-chat")
+                with gr.Row():
+                    box = gr.Textbox(label=label("question"), placeholder=label("placeholder"),
+                                     show_label=False, scale=5, elem_id="kb-question",
+                                     max_length=s.max_question_chars)
+                    send = gr.Button(label("ask"), variant="primary", scale=1, elem_id="kb-send")
+                    stop = gr.Button(label("stop"), variant="stop", scale=1, visible=False, elem_id="kb-stop")
+                with gr.Row():
+                    clear = gr.Button(label("clear"), size="sm", elem_id="kb-clear")
+                gr.Examples(EXAMPLES, inputs=box, label=label("examples"))
+                about = gr.Markdown(self.about(), elem_id="kb-settings")
+                warming = gr.Markdown(self.readiness()[0], elem_id="kb-ready")
+            with gr.Column(scale=2, min_width=300):
+                sources = gr.HTML(sources_panel([]), elem_id="kb-sources")
+        last = gr.Textbox(visible=False)
+        sections = gr.State([])
+        ticks = gr.Timer(1.0, active=not self.assistant.ready.is_set())
+        ticks.tick(self.readiness, None, [warming, ticks], api_name=False, queue=False)
+        asked = gr.on([send.click, box.submit], self.start, [box, chatbot], [box, chatbot, send, stop],
+                      api_name=False, queue=False)
+        # a follow-up suggestion clicked is asked as if typed (and waits in the box if busy)
+        picked = chatbot.option_select(self.pick, None, box, api_name=False, queue=False).then(
+            self.start, [box, chatbot], [box, chatbot, send, stop], api_name=False, queue=False)
+        for sent in (asked, picked):
+            sent.then(self.chat, [chatbot, sections], [chatbot, sources, sections, last, send, stop],
+                      api_name=False)
+        stop.click(self.stop, None, None, api_name=False, queue=False)
+        clear.click(lambda: ([], sources_panel([]), [], ""), None, [chatbot, sources, sections, last],
+                    api_name=False)
+        chatbot.like(self.feedback, [last], None, api_name=False)
+        return about

@@ -1,0 +1,137 @@
+"""The documents tab: what is ingested, uploads with progress, removal with a confirmation."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from assistant.settings import apply_process_defaults
+
+apply_process_defaults()  # before Gradio and Chroma are imported
+
+import gradio as gr  # noqa: E402
+
+from assistant.settings import Settings  # noqa: E402
+from ui.admin import require_admin  # noqa: E402
+from ui.labels import label  # noqa: E402
+from vectorstore.knowledge_base import KnowledgeBase  # noqa: E402
+from vectorstore.loaders import SUPPORTED_SUFFIXES  # noqa: E402
+
+
+class DocumentsTab:
+    def __init__(self, kb: KnowledgeBase, settings: Settings) -> None:
+        self.kb = kb
+        self.settings = settings
+
+    def documents_table(self) -> list[list[Any]]:
+        return [[d.title, d.language, d.date or "", d.pages or "", d.chunks, d.source_id]
+                for d in self.kb.documents()]
+
+    def upload(self, files: list[str] | None, password: str,
+               progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
+        require_admin(self.settings, password)
+        if not files:
+            raise gr.Error("Choose one or more files first.")
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="kenbron-upload-") as tmp:
+            paths = []
+            for f in files:
+                # keep only the base name: an uploaded name cannot point anywhere else
+                name = Path(str(f)).name.replace("\x00", "")
+                target = Path(tmp) / name
+                shutil.copyfile(f, target)
+                paths.append(target)
+            seen = {"files": (0, len(paths)), "chunks": (0, 0)}
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                """Files read and chunks embedded, both: one file's chunks take minutes."""
+                seen[stage] = (done, total)
+                (files_done, files_total), (chunks_done, chunks_total) = seen["files"], seen["chunks"]
+                desc = f"files read {files_done}/{files_total}"
+                if chunks_total:
+                    desc += f" · chunks embedded {chunks_done}/{chunks_total}"
+                progress(chunks_done / chunks_total if chunks_total else files_done / max(files_total, 1),
+                         desc=desc)
+
+            on_progress("files", 0, len(paths))
+            report = self.kb.ingest(paths, progress=on_progress)
+        for sid in report.added:
+            rows.append([sid, "added", ""])
+        for sid in report.updated:
+            rows.append([sid, "updated", ""])
+        for sid in report.skipped:
+            rows.append([sid, "unchanged", ""])
+        for path, reason in report.rejected:
+            rows.append([Path(path).name, "rejected", reason])
+        return rows
+
+    def ask_removal(self, source_id: str | None, password: str):
+        """The first step of a removal: name what would go, and ask."""
+        require_admin(self.settings, password)
+        doc = next((d for d in self.kb.documents() if d.source_id == source_id), None)
+        if doc is None:
+            raise gr.Error("Choose a document to remove.")
+        return (gr.update(value=f"Remove **{escape(doc.title)}** ({escape(doc.source_id)}, "
+                                f"{doc.chunks} chunks) for every visitor?", visible=True),
+                gr.update(visible=True))
+
+    def remove(self, source_id: str, password: str):
+        require_admin(self.settings, password)
+        if not source_id:
+            raise gr.Error("Choose a document to remove.")
+        try:
+            n = self.kb.remove(source_id)
+        except KeyError as exc:
+            raise gr.Error(f"{source_id} is not ingested.") from exc
+        gr.Info(f"Removed {source_id} ({n} chunks).")
+        return ([[source_id, "removed", f"{n} chunks"]], self.documents_table(), self.choices(),
+                gr.update(visible=False), gr.update(visible=False))
+
+    def choices(self):
+        """The removal list: titles shown, source ids chosen, nothing preselected."""
+        return gr.update(choices=[(f"{d.title} ({d.source_id})", d.source_id)
+                                  for d in self.kb.documents()], value=None)
+
+    def layout(self) -> tuple[gr.Dataframe, gr.Dropdown]:
+        """The documents tab; returns the table and the removal list (refreshed on load)."""
+        policy = self.settings.uploads
+        table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
+                             headers=["title", "language", "date", "pages", "chunks", "file"],
+                             label=label("ingested"), wrap=True)
+        with gr.Group(visible=policy != "off"):
+            password = gr.Textbox(label=label("password"), type="password",
+                                  visible=policy == "password")
+            files = gr.File(label=label("add"),
+                            file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
+                            elem_id="kb-upload")
+            upload_btn = gr.Button(label("ingest"), variant="primary", elem_id="kb-ingest")
+            results = gr.Dataframe(headers=["file", "result", "details"], interactive=False,
+                                   label=label("results"), elem_id="kb-upload-results", wrap=True)
+            with gr.Row():
+                choice = gr.Dropdown([], value=None, label=label("remove_choice"), elem_id="kb-remove-choice")
+                remove_btn = gr.Button(label("remove"), variant="stop", elem_id="kb-remove")
+            confirm_text = gr.Markdown(visible=False, elem_id="kb-remove-confirm-text")
+            with gr.Row(visible=False) as confirm_row:
+                confirm_btn = gr.Button(label("confirm"), variant="stop", elem_id="kb-remove-confirm")
+                keep_btn = gr.Button(label("keep"), elem_id="kb-remove-keep")
+        if policy == "off":
+            gr.Markdown("Uploads and removals are disabled on this deployment.")
+        else:
+            # one change to the documents at a time, the next shown as queued with its place;
+            # chat events have their own slots, so questions are answered meanwhile
+            # the progress bar covers only the results, so the table stays readable meanwhile
+            upload_btn.click(self.upload, [files, password], results, api_name="ingest",
+                             concurrency_id="documents", concurrency_limit=1).then(
+                lambda: (self.documents_table(), self.choices()), None, [table, choice],
+                api_name=False)
+            remove_btn.click(self.ask_removal, [choice, password], [confirm_text, confirm_row],
+                             api_name=False, queue=False)
+            keep_btn.click(lambda: (gr.update(visible=False), gr.update(visible=False)), None,
+                           [confirm_text, confirm_row], api_name=False, queue=False)
+            confirm_btn.click(self.remove, [choice, password],
+                              [results, table, choice, confirm_text, confirm_row], api_name=False,
+                              concurrency_id="documents", concurrency_limit=1)
+        return table, choice

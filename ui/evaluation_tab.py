@@ -1,0 +1,120 @@
+"""The evaluation tab: the latest report and its charts; admins run the dev set (chat first)
+and may cancel it between two questions."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from assistant.settings import apply_process_defaults
+
+apply_process_defaults()  # before Gradio and Chroma are imported
+
+import gradio as gr  # noqa: E402
+
+from assistant.pipeline.chain import Assistant  # noqa: E402
+from assistant.settings import REPO_ROOT  # noqa: E402
+from ui.admin import require_admin  # noqa: E402
+from ui.labels import label  # noqa: E402
+from ui.priority import ChatFirst  # noqa: E402
+
+
+class EvaluationCancelled(Exception):
+    """Raised between two evaluation questions once an admin pressed Cancel."""
+
+
+class EvaluationTab:
+    def __init__(self, assistant: Assistant, chat_first: ChatFirst) -> None:
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.chat_first = chat_first
+        self._eval_cancelled = threading.Event()
+
+    def eval_view(self) -> tuple[str, list[str]]:
+        """The latest report's text (without the per-question failures) and its charts."""
+        found = self.eval_dir()
+        if found is None:
+            return ("No evaluation report yet. Run it below, or `kenbron eval --questions "
+                    f"eval/questions.dev.jsonl --out {self.settings.data_dir / 'eval'}`.", [])
+        text = (found / "report.md").read_text(encoding="utf-8").split("## Failures")[0]
+        return text, [str(p) for p in sorted(found.glob("*.png"))]
+
+    def run_evaluation(self, password: str, progress=gr.Progress()) -> str:  # noqa: B008
+        """The dev set through this app's assistant, one progress step per question, each
+        question only once no chat answer is being written; the report goes to
+        `KENBRON_DATA_DIR/eval` and replaces the one shown. Cancel stops it between two
+        questions and leaves the report shown as it was."""
+        from assistant.evaluation.questions import load_questions
+        from assistant.evaluation.run import evaluate
+
+        require_admin(self.settings, password)
+        self._eval_cancelled.clear()
+        questions = load_questions(REPO_ROOT / "eval" / "questions.dev.jsonl")
+
+        def step(done: int, total: int) -> None:
+            progress(done / total, desc=f"evaluating {done}/{total} questions")
+            self.chat_first.wait_for_chats(self._eval_cancelled)
+            if self._eval_cancelled.is_set():
+                raise EvaluationCancelled(f"Evaluation cancelled after {done} of {total} questions; "
+                                          "the report shown is unchanged.")
+
+        try:
+            step(0, len(questions))
+            _, report = evaluate(self.assistant, questions, self.settings.data_dir / "eval",
+                                 progress=step)
+        except EvaluationCancelled as exc:
+            return str(exc)
+        overall = report.overall
+        return (f"Evaluated {overall.questions} questions: answer accuracy "
+                f"{overall.answer_accuracy or 0:.2f}, citation precision "
+                f"{overall.citation_precision or 0:.2f}.")
+
+    def cancel_evaluation(self, password: str) -> None:
+        require_admin(self.settings, password)
+        self._eval_cancelled.set()
+
+    def is_admin(self, password: str):
+        """Show the evaluation's controls to an admin only (see `require_admin`)."""
+        try:
+            require_admin(self.settings, password)
+        except gr.Error:
+            return gr.update(visible=False)
+        return gr.update(visible=True)
+
+    def eval_dir(self) -> Path | None:
+        for candidate in (self.settings.data_dir / "eval", REPO_ROOT / "eval" / "report"):
+            if (candidate / "report.md").is_file():
+                return candidate
+        return None
+
+    def layout(self) -> None:
+        """The evaluation tab: the latest report, and for admins Run and Cancel."""
+        report_md, charts = self.eval_view()
+        # charts first: below the long report the gallery's lazy images stay unloaded
+        # until scrolled to, and the tab looked like three empty frames
+        gallery = gr.Gallery(charts, columns=3, label=label("charts"), height="auto",
+                             elem_id="kb-charts", visible=bool(charts))
+        report_view = gr.Markdown(report_md, elem_id="kb-report")
+        policy = self.settings.uploads
+        # an evaluation takes the model for up to an hour: only an admin may start one
+        with gr.Row(visible=policy != "off", equal_height=True):
+            eval_password = gr.Textbox(label=label("password"), type="password",
+                                       visible=policy == "password", scale=2)
+            with gr.Column(scale=3):
+                run_eval = gr.Button(label("run_eval"), elem_id="kb-run-eval",
+                                     visible=policy == "open")
+                cancel = gr.Button(label("cancel_eval"), variant="stop", visible=False,
+                                   elem_id="kb-cancel-eval")
+                status = gr.Markdown(elem_id="kb-eval-status")
+        eval_password.change(self.is_admin, eval_password, run_eval, api_name=False, queue=False)
+        started = run_eval.click(lambda: (gr.update(interactive=False), gr.update(visible=True)),
+                                 None, [run_eval, cancel], api_name=False, queue=False)
+        started.then(self.run_evaluation, eval_password, status, api_name=False,
+                     concurrency_id="evaluation", concurrency_limit=1).then(
+            lambda: (*self._eval_outputs(), gr.update(interactive=True), gr.update(visible=False)),
+            None, [report_view, gallery, run_eval, cancel], api_name=False)
+        cancel.click(self.cancel_evaluation, eval_password, None, api_name=False, queue=False)
+
+    def _eval_outputs(self) -> tuple[str, dict]:
+        text, charts = self.eval_view()
+        return text, gr.update(value=charts, visible=bool(charts))
