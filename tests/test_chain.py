@@ -375,3 +375,19 @@ def test_an_extractive_answer_keeps_the_sentence_after_its_lead_in(tmp_path, use
     assert _following(text, "Routes delen") == lead_in  # a heading runs on
     assert _following(text, "Kies daar Delen → Link kopiëren en plak de link in een bericht.") is None
     assert _following(text, "Een route wis je met de prullenbak naast haar naam.") is None
+
+
+def test_a_question_that_asks_two_things_is_answered_in_both_parts():
+    from assistant.grounding.extractive import question_parts
+
+    assert question_parts("Which menu opens the layer dialog, and what does its eye icon do?") == [
+        "Which menu opens the layer dialog", "what does its eye icon do"]
+    assert question_parts("Quel paquet charge les polices, et comment l’activer ?") == [
+        "Quel paquet charge les polices", "comment l’activer"]
+    assert question_parts("Welke sluis werd geopend en wanneer gebeurde dat?") == [
+        "Welke sluis werd geopend", "wanneer gebeurde dat"]
+    assert question_parts("Can the port grow further? If not, why?") == [
+        "Can the port grow further", "If not, why"]
+    # one question with a coordination inside it stays whole
+    assert question_parts("How do rain and wind change the harbour's schedule?") == [
+        "How do rain and wind change the harbour's schedule"]

@@ -12,10 +12,11 @@ The best one or two sentences, each with the sentence after it, form the answer,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from assistant.grounding.abstention import EXTRACTIVE_MIN_SCORE
+from assistant.grounding.abstention import EXTRACTIVE_MIN_SCORE, PART_MIN_SCORE
 from assistant.grounding.evidence import key_terms
 from assistant.grounding.specifics import asks_for_number, numbers
 from vectorstore.chunking import sentence_spans
@@ -64,11 +65,16 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
     says how; a lead-in ending in a colon, a heading and its first sentence), the reason the
     model, too, reads each best sentence with the one after it (`pipeline.reading.excerpts`).
     Measured (extractive, tune / check): answer accuracy realdocs 0.28 / 0.12 -> 0.36 / 0.16,
-    news 0.68 / 0.53 -> 0.76 / 0.59; local realdocs 0.32 / 0.20 -> 0.40 / 0.20.
+    news 0.68 / 0.53 -> 0.76 / 0.56; local realdocs 0.32 / 0.20 -> 0.40 / 0.20.
     A question about a quantity or a date takes no sentence after one without a number: the
     after-sentence would only lend its number to the abstention rule (`abstention.after_verifying`,
     `NO_NUMBER`), and a number next to a sentence that does not answer is a neighbouring fact
     (two unanswerable news questions were answered that way).
+
+    A question that asks two things gets, for each later part, that part's best sentence too
+    (`question_parts`): the best sentences for the whole question often answer only its first
+    part. Measured (extractive, tune / check): realdocs accuracy 0.36 / 0.16 -> 0.40 / 0.20,
+    citation precision 0.66 / 0.50 -> 0.68 / 0.53; news unchanged.
     """
     scored = rank_sentences(question, hits, knowledge_base)
     if not scored or scored[0].score < EXTRACTIVE_MIN_SCORE:
@@ -81,6 +87,11 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
             best.append(candidate)
     if asks_for_number(question) and not any(numbers(s.text) for s in best):
         return best
+    for part in question_parts(question)[1:]:
+        ranked = rank_sentences(part, hits, knowledge_base)
+        if ranked and ranked[0].score >= PART_MIN_SCORE and ranked[0].text not in {
+                c.text for c in best}:
+            best.append(ranked[0])
     chosen: list[RankedSentence] = []
     for sentence in best:
         chosen.append(sentence)
@@ -88,6 +99,21 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
         if following and following not in {c.text for c in chosen + best}:
             chosen.append(replace(sentence, text=following))
     return chosen
+
+
+_INTERROGATIVE = (r"what|which|how|why|when|where|who|is|are|does|do|can|should|"
+                  r"lequel|laquelle|lesquels|lesquelles|quel|quelle|quels|quelles|comment|pourquoi|"
+                  r"quand|où|qui|combien|que|qu['’]|est-ce|"
+                  r"wat|welke|welk|hoe|waarom|wanneer|waar|wie|hoeveel|zijn|kan|kun|moet|mag")
+_PARTS = re.compile(rf"(?:,\s*|\s+)(?:and|et|en)\s+(?=(?:{_INTERROGATIVE})\b)|\?\s+(?=\S)",
+                    re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """A question that asks two things ("What does X compute, and what is it used for?", "Quel
+    filtre remplace-t-il, et quel est son raccourci ?", "Can X do Y? If not, how …") in its parts;
+    a simple question is its own only part."""
+    return [p.strip(" ,?") for p in _PARTS.split(question) if p.strip(" ,?")]
 
 
 def _following(text: str, sentence: str) -> str | None:
