@@ -141,7 +141,7 @@ class Settings:
             if raw is not None and f.name not in ("uploads", "on_spaces"):  # both set below
                 values[f.name] = _parse(f, VARIABLES[f.name], raw)
         values.setdefault("backend", _default_backend())
-        values["on_spaces"] = bool(_env("SPACE_ID"))
+        values["on_spaces"] = bool(_env(VARIABLES["on_spaces"]))
         values["uploads"] = upload_policy(_env(VARIABLES["uploads"], ""),
                                           values.get("admin_password"), values["on_spaces"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -244,12 +244,12 @@ def _default_backend() -> str:
     """`compatible` when a server URL is configured, `openai` with only a key, else `local` —
     except on a Space with neither a secret nor the local model installed (Spaces does not build
     llama.cpp), where the extractive backend answers instead of every question failing."""
-    if _env("OPENAI_BASE_URL"):
+    if _env(VARIABLES["openai_base_url"]):
         return "compatible"
-    if _env("OPENAI_API_KEY"):
+    if _env(VARIABLES["openai_api_key"]):
         return "openai"
-    model_path = Path(_env("KENBRON_MODEL_PATH") or default_model_path())
-    if _env("SPACE_ID") and not local_model_available(model_path):
+    model_path = Path(_env(VARIABLES["model_path"]) or default_model_path())
+    if _env(VARIABLES["on_spaces"]) and not local_model_available(model_path):
         return "extractive"
     return "local"
 

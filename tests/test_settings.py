@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -28,8 +29,6 @@ def test_the_readme_table_lists_every_variable_and_no_other():
 
 
 def test_the_tests_do_not_see_the_developers_configuration():
-    import os
-
     assert not [name for name in VARIABLES.values() if name in os.environ]
     assert Settings.from_env() == Settings()
 
