@@ -195,8 +195,8 @@ def missing_specifics(claim: str, passage: str, title: str = "", question: str =
 
 
 def lost_numbers(text: str, rewritten: str) -> list[str]:
-    """The numbers and dates of `text` that `rewritten` (a translation of it) no longer carries,
-    in any language and format."""
+    """The numbers and dates of `text` that `rewritten` does not carry, in any language and
+    format: what a translation lost, or what a sentence has that its sources lack."""
     forms = passage_forms(rewritten)
     return [s.text for s in numbers(text) if not s.forms & forms]
 
