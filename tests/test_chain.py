@@ -349,54 +349,32 @@ def test_key_terms_gate_reads_technical_text_and_other_languages(question, langu
     assert missing_key_terms(question, [ScoredChunk(chunk, 1.0, rank=1)], language) == missing
 
 
-def _extracted(text: str, question: str, tmp_path, use_embeddings, monkeypatch) -> list[str]:
-    """The sentences `extract_answer` picks for `question` from a one-document knowledge base."""
-    from assistant.grounding import extractive
-
-    monkeypatch.setattr(extractive, "EXTRACTIVE_MIN_SCORE", 0.0)  # which sentences, not whether
-    manual = tmp_path / "manual.txt"
-    manual.write_text(text, encoding="utf-8")
-    base = KnowledgeBase(StoreConfig(data_dir=tmp_path / "kb", embedding="use"),
-                         embeddings=use_embeddings)
-    base.ingest([manual])
-    return [c.text for c in extractive.extract_answer(question, base.search(question, 3), base)]
-
-
 def test_an_extractive_answer_keeps_the_sentence_after_its_lead_in(tmp_path, use_embeddings,
                                                                     monkeypatch):
     """The sentence closest to the question often leads in to the answer; the answer quotes the
     sentence after it too, within its paragraph (a heading runs on into its first sentence)."""
-    from assistant.grounding.extractive import _following
+    from assistant.grounding import extractive
+    from assistant.grounding.extractive import _following, extract_answer
 
-    text = ("Routes delen\n\nOm een route met een collega te delen, open je eerst het menu Routes. "
-            "Kies daar Delen → Link kopiëren en plak de link in een bericht.\n\nRoutes wissen\n\n"
-            "Een route wis je met de prullenbak naast haar naam.\n")
-    texts = _extracted(text, "Hoe deel ik een route met een collega?", tmp_path, use_embeddings,
-                       monkeypatch)
+    monkeypatch.setattr(extractive, "EXTRACTIVE_MIN_SCORE", 0.0)  # which sentences, not whether
+
+    manual = tmp_path / "routes.txt"
+    manual.write_text(
+        "Routes delen\n\nOm een route met een collega te delen, open je eerst het menu Routes. "
+        "Kies daar Delen → Link kopiëren en plak de link in een bericht.\n\nRoutes wissen\n\n"
+        "Een route wis je met de prullenbak naast haar naam.\n", encoding="utf-8")
+    base = KnowledgeBase(StoreConfig(data_dir=tmp_path / "kb", embedding="use"),
+                         embeddings=use_embeddings)
+    base.ingest([manual])
+    question = "Hoe deel ik een route met een collega?"
+    chosen = extract_answer(question, base.search(question, 3), base)
+    texts = [c.text for c in chosen]
     lead_in = "Om een route met een collega te delen, open je eerst het menu Routes."
     assert lead_in in texts and "Link kopiëren" in texts[texts.index(lead_in) + 1]
+    text = manual.read_text(encoding="utf-8")
     assert _following(text, "Routes delen") == lead_in  # a heading runs on
     assert _following(text, "Kies daar Delen → Link kopiëren en plak de link in een bericht.") is None
     assert _following(text, "Een route wis je met de prullenbak naast haar naam.") is None
-
-
-def test_an_extractive_sentence_that_opens_with_a_pronoun_brings_the_sentence_it_refers_to(
-        tmp_path, use_embeddings, monkeypatch):
-    """"C'est la meilleure option." names nothing: the answer quotes the sentence before it in its
-    paragraph too, which names what "c'" stands for; a sentence that names its subject stands
-    alone, and a paragraph break is a boundary."""
-    from assistant.grounding.extractive import _preceding
-
-    text = ("Styles de bord\n\nLe bord Net garde les pixels durs du contour. "
-            "Le bord Fondu mélange le contour avec le fond. C’est le réglage que le manuel conseille "
-            "pour les photos.\n\nCela vaut aussi pour les dessins.\n")
-    texts = _extracted(text, "Quel réglage le manuel conseille-t-il pour les photos ?", tmp_path,
-                       use_embeddings, monkeypatch)
-    advice = "C’est le réglage que le manuel conseille pour les photos."
-    assert advice in texts
-    assert texts[texts.index(advice) - 1] == "Le bord Fondu mélange le contour avec le fond."
-    assert _preceding(text, "Cela vaut aussi pour les dessins.") is None  # another paragraph
-    assert _preceding(text, "Le bord Net garde les pixels durs du contour.") == "Styles de bord"
 
 
 def test_a_question_that_asks_two_things_is_answered_in_both_parts():

@@ -6,8 +6,7 @@ small bonuses for sharing the question's key terms and for belonging to a higher
 A key term counts when it is in the sentence or in its document's title: articles name their
 subject in the title and then call them "he" or "she", so the sentence that answers a question
 about a person often does not repeat the name.
-The best one or two sentences, each with the sentence after it (and the one before it when it
-opens with a pronoun), form the answer, each cited; below
+The best one or two sentences, each with the sentence after it, form the answer, each cited; below
 `abstention.EXTRACTIVE_MIN_SCORE` the backend abstains. Deterministic, and its citations are its own quotes.
 """
 
@@ -59,8 +58,7 @@ def rank_sentences(question: str, hits: Sequence[ScoredChunk], knowledge_base, p
 def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
                    ) -> list[RankedSentence]:
     """The sentences of the answer: the best one or two, each followed by the sentence after it
-    in its paragraph (and preceded by the one before it when it opens with a pronoun or a
-    demonstrative, `_ANAPHOR`); empty means abstain.
+    in its paragraph; empty means abstain.
 
     Why the next sentence: the sentence closest to a question often restates it or leads in to
     the answer ("To share a route, first open the Routes menu." — and the next sentence says
@@ -97,12 +95,8 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
             best.append(ranked[0])
     chosen: list[RankedSentence] = []
     for sentence in best:
-        text = hits[sentence.source - 1].chunk.text
-        preceding = _preceding(text, sentence.text) if _ANAPHOR.match(sentence.text) else None
-        if preceding and preceding not in {c.text for c in chosen + best}:
-            chosen.append(replace(sentence, text=preceding))
         chosen.append(sentence)
-        following = _following(text, sentence.text)
+        following = _following(hits[sentence.source - 1].chunk.text, sentence.text)
         if following and following not in {c.text for c in chosen + best}:
             chosen.append(replace(sentence, text=following))
     return chosen
@@ -123,44 +117,14 @@ def question_parts(question: str) -> list[str]:
     return [p.strip(" ,?") for p in _PARTS.split(question) if p.strip(" ,?")]
 
 
-# A sentence that opens with a pronoun or a demonstrative ("It is the best option.", "C'est la
-# meilleure option.", "Dit werkt alleen …") says something about what the sentence before it
-# named: alone it answers nothing.
-_ANAPHOR = re.compile(
-    r"(?:this|that|these|those|it|they|such|"
-    r"c['’]|ce|cela|ceci|ça|il|elle|ils|elles|cette|ces|"
-    r"dit|dat|deze|die|hij|zij|ze|hiermee|daarmee|hierdoor|daardoor|het\s+is)\b",
-    re.IGNORECASE)
-
-
-def _neighbours(text: str, sentence: str) -> tuple[list[str], list[tuple[int, int]], int] | None:
-    """The sentences of `text`, whitespace collapsed, their spans, and where `sentence` is."""
-    spans = sentence_spans(text)
-    sentences = [" ".join(text[start:end].split()) for start, end in spans]
-    if sentence not in sentences:
-        return None
-    return sentences, spans, sentences.index(sentence)
-
-
-def _preceding(text: str, sentence: str) -> str | None:
-    """The sentence before `sentence` in its paragraph, whitespace collapsed (a heading or a
-    label without a full stop counts as part of the paragraph it leads into)."""
-    found = _neighbours(text, sentence)
-    if found is None or found[2] == 0:
-        return None
-    sentences, spans, i = found
-    if "\n\n" in text[spans[i - 1][1]:spans[i][0]] and sentences[i - 1][-1:] in ".!?":
-        return None
-    return sentences[i - 1]
-
-
 def _following(text: str, sentence: str) -> str | None:
     """The sentence after `sentence` in `text`, whitespace collapsed, if the paragraph goes on
     (a line without a full stop — a heading, a label — continues into the next paragraph)."""
-    found = _neighbours(text, sentence)
-    if found is None or found[2] == len(found[0]) - 1:
+    spans = sentence_spans(text)
+    sentences = [" ".join(text[start:end].split()) for start, end in spans]
+    if sentence not in sentences[:-1]:
         return None
-    sentences, spans, i = found
+    i = sentences.index(sentence)
     if "\n\n" in text[spans[i][1]:spans[i + 1][0]] and sentence[-1:] in ".!?":
         return None
     return sentences[i + 1]
