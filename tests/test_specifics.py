@@ -115,7 +115,7 @@ def test_the_passage_itself_keeps_its_citation():
         assert [c.n for c in check.citations] == [1], passage
 
 
-def test_an_uncited_sentence_stays_unless_it_invents_something():
+def test_an_uncited_sentence_stays_unless_it_has_a_number_no_source_has():
     """A sentence no source backs well enough loses its marker but stays when its numbers are
     in a source (a paraphrase the embedder does not recognise); one with a number no given
     source has is left out."""
