@@ -17,6 +17,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from assistant.models.local_worker import SERVER_MODULE  # noqa: E402
 from assistant.settings import VARIABLES  # noqa: E402
 
 # The developer's configuration does not reach the tests or the processes they start (a shell's
@@ -70,7 +71,7 @@ def _model_processes() -> set[int]:
     found = set()
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"llama_cpp.server" in (entry / "cmdline").read_bytes():
+            if entry.name.isdigit() and SERVER_MODULE.encode() in (entry / "cmdline").read_bytes():
                 found.add(int(entry.name))
         except OSError:
             continue

@@ -18,7 +18,7 @@ import pytest
 from gradio_client import Client
 
 from assistant.models.errors import LLMError
-from assistant.models.local_worker import LocalWorker
+from assistant.models.local_worker import SERVER_MODULE, LocalWorker
 from assistant.provisioning.llama_build import candidate_builds
 from tests.conftest import REPO, start_app, stop
 
@@ -42,7 +42,7 @@ def _processes() -> dict[int, tuple[int, bytes]]:
 
 
 def worker_pids(ancestor: int) -> list[int]:
-    """The `llama_cpp.server` processes started by process `ancestor` (through its guard)."""
+    """The model server processes started by process `ancestor` (through its guard)."""
     table = _processes()
 
     def descends(pid: int) -> bool:
@@ -53,7 +53,7 @@ def worker_pids(ancestor: int) -> list[int]:
         return False
 
     return [pid for pid, (_, cmd) in table.items()
-            if cmd.startswith(b"/") and b" -m llama_cpp.server" in cmd
+            if cmd.startswith(b"/") and f" -m {SERVER_MODULE}".encode() in cmd
             and b"worker_guard" not in cmd and descends(pid)]
 
 

@@ -1,7 +1,8 @@
 """The local model in a process of its own, which Kenbron starts, watches and replaces.
 
 Invariant: nothing the model does — a segmentation fault in llama.cpp, a hang, running out of
-memory — can take down the process that asked. The model runs in `llama_cpp.server` on a free
+memory — can take down the process that asked. The model runs in llama-cpp-python's server
+(`assistant.models.model_server`, which adds a Stop that ends a prompt mid-read) on a free
 loopback port, reached through the same OpenAI-compatible client as the `compatible` backend.
 A worker that has died is noticed at the next question and replaced by a fresh one; one that
 hangs past the timeout is killed. Every failure becomes an `LLMError` whose message says what
@@ -49,9 +50,12 @@ def _exit_text(code: int) -> str:
     return f"exit status {code}"
 
 
+SERVER_MODULE = "assistant.models.model_server"
+
+
 def server_command(model_path: Path, threads: int, context_tokens: int) -> list[str]:
-    """`llama_cpp.server` as Kenbron runs it: greedy-friendly seed, queued requests, perf logs."""
-    return [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
+    """The model server as Kenbron runs it: greedy-friendly seed, queued requests, perf logs."""
+    return [sys.executable, "-m", SERVER_MODULE, "--model", str(model_path),
             "--n_ctx", str(context_tokens), "--n_threads", str(threads),
             "--n_threads_batch", str(threads), "--n_batch", "512", "--seed", "0",
             "--interrupt_requests", "False", "--verbose", "True"]
