@@ -45,26 +45,96 @@ def llama_server(llama_process) -> str:
     return llama_process.url
 
 
+LONG_PROMPT = " ".join(f"Pier {i} of the harbour of Vlaardam opened in {1700 + i}." for i in range(150))
+
+
+def _stream_long_prompt(url: str, headers: dict[str, str] | None = None):
+    """A streamed request with a prompt the model reads for seconds (the caller closes it)."""
+    import httpx
+
+    client = httpx.Client(timeout=120)
+    body = {"messages": [{"role": "user", "content": LONG_PROMPT + " Which pier opened first?"}],
+            "stream": True, "max_tokens": 20}
+    return client, client.stream("POST", f"{url}/chat/completions", json=body, headers=headers)
+
+
+def _ask_yes(url: str) -> str:
+    import httpx
+
+    reply = httpx.post(f"{url}/chat/completions", timeout=300, json={
+        "messages": [{"role": "user", "content": "Reply with the single word: yes"}], "max_tokens": 5})
+    return reply.json()["choices"][0]["message"]["content"].lower()
+
+
 def test_a_request_whose_client_left_stops_mid_prompt_and_the_next_one_is_right(llama_process):
     """A stream closed while the model still reads a long prompt ends the model's work at once
     (llama_cpp.server alone went on reading it: 134 s on a 2-core AMD EPYC), and the prompt cache
     left by the aborted read does not spoil the next answer."""
-    import httpx
-
     from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle
 
     wait_until_idle(llama_process.pid)
-    prompt = " ".join(f"Pier {i} of the harbour of Vlaardam opened in {1700 + i}." for i in range(150))
     busy_from = cpu_seconds(llama_process.pid)
-    body = {"messages": [{"role": "user", "content": prompt + " Which pier opened first?"}],
-            "stream": True, "max_tokens": 20}
-    with httpx.Client(timeout=60) as client, client.stream(
-            "POST", f"{llama_process.url}/chat/completions", json=body):
+    client, stream = _stream_long_prompt(llama_process.url)
+    with client, stream:
         wait_until_busy(llama_process.pid, busy_from, work=1.0)
     wait_until_idle(llama_process.pid, timeout=10)
-    reply = httpx.post(f"{llama_process.url}/chat/completions", timeout=120, json={
-        "messages": [{"role": "user", "content": "Reply with the single word: yes"}], "max_tokens": 5})
-    assert "yes" in reply.json()["choices"][0]["message"]["content"].lower()
+    assert "yes" in _ask_yes(llama_process.url)
+
+
+def test_an_abort_ends_the_named_request_and_the_queued_one_is_answered(llama_process):
+    """Kenbron's Stop names its request: that one ends mid-prompt, while another user's request,
+    queued behind it, is answered in full."""
+    import threading
+
+    from assistant.models.local_worker import ABORT_PATH, REQUEST_HEADER
+    from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle
+
+    wait_until_idle(llama_process.pid)
+    busy_from = cpu_seconds(llama_process.pid)
+    client, stream = _stream_long_prompt(llama_process.url, {REQUEST_HEADER: "first-user"})
+    other: list[str] = []
+    with client, stream as response:
+        wait_until_busy(llama_process.pid, busy_from, work=1.0)
+        queued = threading.Thread(target=lambda: other.append(_ask_yes(llama_process.url)))
+        queued.start()
+        base = llama_process.url.removesuffix("/v1")
+        assert client.post(base + ABORT_PATH + "first-user").status_code == 204
+        streamed = "".join(response.iter_text())  # the stream ends, it does not hang
+        queued.join(timeout=120)
+    assert "[DONE]" not in streamed  # ended by the abort, not by the model
+    assert other and "yes" in other[0]
+
+
+def test_stop_signal_aborts_the_local_models_request_mid_prompt(tmp_path):
+    """A Stop from another thread ends `LocalChat`'s stream at once (not after the prompt is
+    read) with a clear error, and the worker is free and right for the next question."""
+    import threading
+    import time
+
+    from assistant.models.errors import LLMError
+    from assistant.models.stopping import StopSignal
+    from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle, worker_pids
+
+    chat = make_chat_model(Settings.from_env(data_dir=str(tmp_path)))
+    try:
+        assert chat.invoke("Reply with the single word: yes").content  # the worker is up
+        pid = worker_pids(chat.worker._process.pid)[0]  # the model process under its guard
+        signal = StopSignal()
+        busy_from = cpu_seconds(pid)
+
+        def stop_once_busy() -> None:
+            wait_until_busy(pid, busy_from, work=1.0)
+            signal.stop()
+
+        threading.Thread(target=stop_once_busy).start()
+        with signal.current(), pytest.raises(LLMError, match="stopped"):
+            "".join(str(c.content) for c in chat.stream(LONG_PROMPT + " Which pier opened first?"))
+        stopped_at = time.monotonic()
+        wait_until_idle(pid, timeout=10)
+        assert time.monotonic() - stopped_at < 10
+        assert "yes" in str(chat.invoke("Reply with the single word: yes").content).lower()
+    finally:
+        chat.worker.stop()
 
 
 def test_compatible_backend_answers_with_citations(llama_server, corpus_data_dir):

@@ -19,6 +19,7 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 import gradio as gr  # noqa: E402
 
 from assistant.models.llm import model_label  # noqa: E402
+from assistant.models.stopping import StopSignal  # noqa: E402
 from assistant.pipeline.chain import Assistant, QuestionError  # noqa: E402
 from assistant.prompts import message  # noqa: E402
 from assistant.settings import BACKENDS, Settings  # noqa: E402
@@ -71,8 +72,8 @@ class ChatTab:
         self.feedback_path = self.settings.data_dir / "feedback.jsonl"
         self.pages_dir = pages_dir(self.settings)
         self._feedback_lock = threading.Lock()
-        # one question at a time per conversation: a session answering has a stop flag here
-        self._stops: dict[str, threading.Event] = {}
+        # one question at a time per conversation: a session answering has a stop signal here
+        self._stops: dict[str, StopSignal] = {}
         self._pending: dict[str, str] = {}
         self._sessions_lock = threading.Lock()
 
@@ -85,7 +86,7 @@ class ChatTab:
         with self._sessions_lock:
             busy = session in self._stops
             if question and not busy:
-                self._stops[session] = threading.Event()
+                self._stops[session] = StopSignal()
                 self._pending[session] = question
         if busy:
             gr.Info("Wait for the answer, or press Stop.")
@@ -99,7 +100,7 @@ class ChatTab:
         session = request.session_hash or ""
         with self._sessions_lock:
             question = self._pending.pop(session, None)
-            stop = self._stops.get(session, threading.Event())
+            stop = self._stops.get(session, StopSignal())
         if question is None:  # `start` turned this one away
             yield (gr.skip(),) * 6
             return
@@ -118,11 +119,12 @@ class ChatTab:
             gr.update(visible=False)
 
     def _answer(self, question: str, history: list[dict], sections: list[str],
-                stop: threading.Event) -> Iterator[tuple]:
+                stop: StopSignal) -> Iterator[tuple]:
         """(chat, sources panel, sections, meta) updates: the answer streamed into the last
         message and its sources into a new section of the panel, the earlier answers keeping
-        theirs. Stop ends the answer at the model's next token: closing the stream closes the
-        model's request, so the model is free for the next question."""
+        theirs. Stop ends the answer at once: each step of the answer is pulled with the stop
+        signal current, so a Stop aborts the model's request even while the model still reads
+        the prompt (`assistant.models.stopping`), and the model is free for the next question."""
         offered = [o.get("value") for m in history[-2:-1] for o in m.get("options") or ()]
         # a follow-up suggestion names its own topic: asked without the conversation before it
         pairs = [] if question in offered else _history_pairs(history[:-1])
@@ -137,7 +139,11 @@ class ChatTab:
         hits: list = []
         text = ""
         try:
-            for event in events:
+            while True:
+                with stop.current():
+                    event = next(events, None)
+                if event is None:
+                    break
                 if stop.is_set():
                     events.close()  # GeneratorExit down to the model's HTTP stream
                     stopped = f"■ *{message(language, 'stopped')}*"
@@ -192,7 +198,7 @@ class ChatTab:
         """Stop the answer this conversation waits for (see `_answer`)."""
         stop = self._stops.get(request.session_hash or "")
         if stop is not None:
-            stop.set()
+            stop.stop()
 
     def about(self) -> str:
         """What answers and from what, in plain words (the settings behind it in brackets)."""

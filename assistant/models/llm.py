@@ -1,6 +1,6 @@
 """The LLM backends behind one narrow interface: a LangChain chat model, or none (extractive).
 
-- `local`: Qwen2.5-Coder-1.5B-Instruct (GGUF) in a supervised `llama_cpp.server` worker process
+- `local`: Qwen2.5-Coder-1.5B-Instruct (GGUF) in a supervised worker process (llama-cpp-python's server)
   (`assistant.models.local_worker`), so a crash of llama.cpp costs one answer, never the app.
 - `openai`: OpenAI's API with `OPENAI_API_KEY`.
 - `compatible`: any OpenAI-compatible server at `OPENAI_BASE_URL` (Ollama, vLLM, llama.cpp's
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +23,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assistant.models.errors import LLMError, error_kinds, is_timeout
-from assistant.models.local_worker import LocalWorker, server_command
+from assistant.models.local_worker import REQUEST_HEADER, LocalWorker, server_command
+from assistant.models.stopping import on_stop, stop_requested
 from assistant.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -62,7 +64,7 @@ def _worker_client(url: str, timeout_s: float, max_tokens: int) -> BaseChatModel
 
 
 class LocalChat(BaseChatModel):
-    """The local model, run by a supervised `llama_cpp.server` worker, as a LangChain chat model.
+    """The local model, run by a supervised worker process, as a LangChain chat model.
 
     Greedy decoding, so answers are reproducible. The model file is verified before a worker is
     started; every failure of the worker arrives as an `LLMError` (see `assistant.models.local_worker`).
@@ -100,16 +102,20 @@ class LocalChat(BaseChatModel):
                 run_manager: CallbackManagerForLLMRun | None = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         client = self._client()
+        name = uuid.uuid4().hex
         try:
-            for part in client.stream(messages, stop=stop):
-                delta = str(part.content)
-                if not delta:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
-                if run_manager:
-                    run_manager.on_llm_new_token(delta, chunk=chunk)
-                yield chunk
+            with on_stop(lambda: self.worker.abort(name)):
+                for part in client.stream(messages, stop=stop, extra_headers={REQUEST_HEADER: name}):
+                    delta = str(part.content)
+                    if not delta:
+                        continue
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta, chunk=chunk)
+                    yield chunk
         except Exception as exc:
+            if stop_requested():  # the request was aborted on purpose: the worker is fine
+                raise LLMError("the answer was stopped") from exc
             raise self.worker.failure(exc) from exc
 
 

@@ -51,6 +51,8 @@ def _exit_text(code: int) -> str:
 
 
 SERVER_MODULE = "assistant.models.model_server"
+REQUEST_HEADER = "X-Kenbron-Request"  # names a request so that it can be aborted (`LocalWorker.abort`)
+ABORT_PATH = "/kenbron/abort/"  # POST ABORT_PATH + request name
 
 
 def server_command(model_path: Path, threads: int, context_tokens: int) -> list[str]:
@@ -148,6 +150,17 @@ class LocalWorker:
             return LLMError("the local model did not answer in time and was restarted; "
                             "try again, or ask a shorter question")
         return LLMError(f"the local model failed ({type(exc).__name__}: {str(exc)[:200]})")
+
+    def abort(self, request: str) -> None:
+        """Ask the worker to end the request sent with `REQUEST_HEADER: request` at once, even
+        mid-prompt (a user's Stop); other requests, queued or running, go on."""
+        url = self._url
+        if url is None:
+            return
+        base = url.removesuffix("/").removesuffix("/v1")
+        call = urllib.request.Request(base + ABORT_PATH + request, method="POST")
+        with urllib.request.urlopen(call, timeout=5):
+            pass
 
     def _kill(self) -> None:
         process, self._process, self._url = self._process, None, None
