@@ -1,19 +1,25 @@
-"""End to end through a real `llama_cpp.server` with the local model, via the openai client path."""
+"""End to end through the real model server with the local model, via the openai client path."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 
+import httpx
 import pytest
 
 from assistant.models.backends import ChatBackend
+from assistant.models.errors import LLMError
 from assistant.models.llm import make_chat_model
-from assistant.models.local_worker import server_command
+from assistant.models.local_worker import ABORT_PATH, REQUEST_HEADER, server_command
+from assistant.models.stopping import StopSignal
 from assistant.pipeline.chain import Assistant
 from assistant.pipeline.reading import foreign_sentences
 from assistant.settings import Settings
 from tests.conftest import free_port, stop, wait_for_http
+from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle, worker_pids
 from vectorstore.language import detect_question_language
 
 pytestmark = pytest.mark.llm
@@ -50,8 +56,6 @@ LONG_PROMPT = " ".join(f"Pier {i} of the harbour of Vlaardam opened in {1700 + i
 
 def _stream_long_prompt(url: str, headers: dict[str, str] | None = None):
     """A streamed request with a prompt the model reads for seconds (the caller closes it)."""
-    import httpx
-
     client = httpx.Client(timeout=120)
     body = {"messages": [{"role": "user", "content": LONG_PROMPT + " Which pier opened first?"}],
             "stream": True, "max_tokens": 20}
@@ -59,8 +63,6 @@ def _stream_long_prompt(url: str, headers: dict[str, str] | None = None):
 
 
 def _ask_yes(url: str) -> str:
-    import httpx
-
     reply = httpx.post(f"{url}/chat/completions", timeout=300, json={
         "messages": [{"role": "user", "content": "Reply with the single word: yes"}], "max_tokens": 5})
     return reply.json()["choices"][0]["message"]["content"].lower()
@@ -70,8 +72,6 @@ def test_a_request_whose_client_left_stops_mid_prompt_and_the_next_one_is_right(
     """A stream closed while the model still reads a long prompt ends the model's work at once
     (llama_cpp.server alone went on reading it: 134 s on a 2-core AMD EPYC), and the prompt cache
     left by the aborted read does not spoil the next answer."""
-    from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle
-
     wait_until_idle(llama_process.pid)
     busy_from = cpu_seconds(llama_process.pid)
     client, stream = _stream_long_prompt(llama_process.url)
@@ -84,11 +84,6 @@ def test_a_request_whose_client_left_stops_mid_prompt_and_the_next_one_is_right(
 def test_an_abort_ends_the_named_request_and_the_queued_one_is_answered(llama_process):
     """Kenbron's Stop names its request: that one ends mid-prompt, while another user's request,
     queued behind it, is answered in full."""
-    import threading
-
-    from assistant.models.local_worker import ABORT_PATH, REQUEST_HEADER
-    from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle
-
     wait_until_idle(llama_process.pid)
     busy_from = cpu_seconds(llama_process.pid)
     client, stream = _stream_long_prompt(llama_process.url, {REQUEST_HEADER: "first-user"})
@@ -108,13 +103,6 @@ def test_an_abort_ends_the_named_request_and_the_queued_one_is_answered(llama_pr
 def test_stop_signal_aborts_the_local_models_request_mid_prompt(tmp_path):
     """A Stop from another thread ends `LocalChat`'s stream at once (not after the prompt is
     read) with a clear error, and the worker is free and right for the next question."""
-    import threading
-    import time
-
-    from assistant.models.errors import LLMError
-    from assistant.models.stopping import StopSignal
-    from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle, worker_pids
-
     chat = make_chat_model(Settings.from_env(data_dir=str(tmp_path)))
     try:
         assert chat.invoke("Reply with the single word: yes").content  # the worker is up

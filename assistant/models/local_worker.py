@@ -157,7 +157,7 @@ class LocalWorker:
         url = self._url
         if url is None:
             return
-        base = url.removesuffix("/").removesuffix("/v1")
+        base = url.removesuffix("/v1")
         call = urllib.request.Request(base + ABORT_PATH + request, method="POST")
         with urllib.request.urlopen(call, timeout=5):
             pass
