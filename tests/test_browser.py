@@ -10,6 +10,7 @@ import pypdfium2 as pdfium
 import pytest
 
 pytest.importorskip("playwright")
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.conftest import start_app, stop  # noqa: E402
@@ -215,9 +216,17 @@ def test_evaluation_runs_from_the_app_with_progress_and_can_be_cancelled(browser
     run.click()
     expect(page.locator("#kb-eval-status")).to_contain_text("Evaluated 69 questions", timeout=300_000)
     expect(page.locator("#kb-report")).to_contain_text("backend: extractive", timeout=60_000)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#kb-charts img')].filter(i => i.naturalWidth > 0).length >= 3",
-        timeout=60_000)
+    # the gallery's images load lazily: a reader scrolls up from the Run button to see them
+    # (whether Chromium loads them out of view depends on its heuristics; CI once did not)
+    page.locator("#kb-charts").scroll_into_view_if_needed()
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#kb-charts img')]"
+            ".filter(i => i.complete && i.naturalWidth > 0).length >= 3", timeout=60_000)
+    except PlaywrightTimeoutError:
+        states = page.locator("#kb-charts img").evaluate_all(
+            "imgs => imgs.map(i => [i.src, i.complete, i.naturalWidth])")
+        raise AssertionError(f"the new charts did not load: {states}") from None
     page.close()
 
 
