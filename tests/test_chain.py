@@ -339,6 +339,11 @@ def test_key_terms_are_names_and_numbers_not_language_words_or_ai_compounds(ques
     ("What did GIMP add to the XCF format in 2019?", "en", "GIMP 2.10 slaat lagen op in XCF.",
      ["2019"]),
     ("Who leads QuartzBridge?", "en", "Het bedrijf wordt geleid door Anna.", ["QuartzBridge"]),
+    # a label glossed in brackets by its name in another language: either one names it
+    ("Wat doet het gereedschap Plumombre (Schaduwpen)?", "nl", "Schaduwpen maakt randen zacht.", []),
+    ("Wat doet het gereedschap Schaduwpen (Plumombre)?", "nl", "Schaduwpen maakt randen zacht.", []),
+    ("Wat doet het gereedschap Plumombre (Schaduwpen)?", "nl", "Lichtpen maakt randen scherp.",
+     ["Plumombre", "Schaduwpen"]),
 ])
 def test_key_terms_gate_reads_technical_text_and_other_languages(question, language, text, missing):
     from assistant.grounding.evidence import missing_key_terms

@@ -6,14 +6,17 @@ SIGKILL — mid-answer, and while it is still starting — then ask again.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import openai
 import pytest
 from gradio_client import Client
 
@@ -176,6 +179,41 @@ def test_worker_killed_mid_answer_costs_one_answer_not_the_app(local_app):
     again = client.predict(ANSWERABLE, "[]", api_name="/ask")
     assert again["error"] is None and again["citations"], again
     assert worker_pids(proc.pid) and worker not in worker_pids(proc.pid)
+
+
+@pytest.mark.llm
+def test_a_v1_client_that_hangs_up_frees_the_model_at_once(local_app):
+    """Kenbron's /v1 writes the whole answer before it replies: a client that gives up meanwhile
+    (its timeout, a closed tab) must not leave the model working for nobody while the next user
+    waits. Here the model is reading a long conversation when the client hangs up; left alone it
+    would read on for many seconds, then write the rest of the answer."""
+    proc, url = local_app
+    api = openai.OpenAI(base_url=url + "/v1", api_key="none")
+
+    def answered() -> bool:
+        reply = api.chat.completions.create(model="kenbron",
+                                            messages=[{"role": "user", "content": ANSWERABLE}])
+        return bool(reply.model_extra["kenbron"]["citations"])
+
+    assert answered()  # and the warm-up is over: what the model does next is this test's
+    worker = wait_for_worker(proc.pid)
+    wait_until_idle(worker)
+    turn = " ".join(f"In {1900 + i} kreeg de haven van Vlaardam een nieuwe sluis, de {i}e van "
+                    "het kanaal, en de schepen voeren sindsdien sneller naar de zee." for i in range(14))
+    messages = []
+    for _ in range(3):  # the condense prompt reads the last three exchanges
+        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": turn}]
+    messages.append({"role": "user", "content": "En wanneer kwam de laatste sluis?"})
+    body = json.dumps({"model": "kenbron", "messages": messages}).encode()
+    host, port = url.removeprefix("http://").split(":")
+    busy_from = cpu_seconds(worker)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: " + host.encode()
+                     + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        wait_until_busy(worker, busy_from, work=1.0)  # the model is reading the conversation
+    wait_until_idle(worker, timeout=8)  # left alone, it reads on for 10-30 s, then answers
+    assert answered()  # the next user is answered
 
 
 @pytest.mark.llm

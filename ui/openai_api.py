@@ -7,7 +7,9 @@ final chunk of a stream — carries the citations with their quotes, `abstained`
 and the error, if any.
 
 The streamed text is the *verified* answer: citation checks need the whole answer, and a client
-cannot take back text it has shown, so the stream starts once the answer is checked.
+cannot take back text it has shown, so the stream starts once the answer is checked. A client that
+hangs up before then stops its answer: the local model drops that request at once, so the next
+user does not wait for an answer nobody will read.
 
 When `KENBRON_API_KEY` is set, or the app has a login, a bearer token is required: the API key,
 or else the login's password.
@@ -15,6 +17,7 @@ or else the login's password.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
@@ -27,12 +30,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.answer import Answer
+from assistant.models.stopping import StopSignal
 from assistant.pipeline.chain import Assistant, QuestionError
 from assistant.settings import Settings
 from ui.history import conversation_pairs
 from ui.request_log import log_answer
 
 MODEL_ID = "kenbron"
+CONNECTION_CHECK_S = 0.25  # how often a request waiting for its answer looks for its client
 
 
 class RequestError(ValueError):
@@ -103,6 +108,25 @@ def _stream(answer: Answer, cid: str, created: int) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
+async def _answer_while_connected(request: Request, assistant: Assistant, question: str,
+                                  history: list[tuple[str, str]]) -> Answer | None:
+    """The answer, or None when the client hung up before it was ready: the answer is then
+    stopped (`assistant.models.stopping`), its model call ended mid-prompt."""
+    stop = StopSignal()
+
+    def answer() -> Answer:
+        with stop.current():
+            return assistant.ask(question, history)
+
+    task = asyncio.ensure_future(run_in_threadpool(answer))
+    while not (await asyncio.wait({task}, timeout=CONNECTION_CHECK_S))[0]:
+        if await request.is_disconnected():
+            stop.stop()
+            await task  # ends within moments: every model call of the answer is aborted
+            return None
+    return task.result()
+
+
 def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
     """Register `/v1/models` and `/v1/chat/completions` on `app`."""
     settings = assistant.settings
@@ -124,9 +148,11 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
             return _error(400, "the body is not valid JSON", "invalid_request_error")
         try:
             question, history, stream = parse_messages(body)
-            answer = await run_in_threadpool(assistant.ask, question, history)
+            answer = await _answer_while_connected(request, assistant, question, history)
         except (RequestError, QuestionError) as exc:
             return _error(400, str(exc), "invalid_request_error")
+        if answer is None:  # nobody is waiting for the reply (499: client closed the request)
+            return _error(499, "the client closed the request", "client_closed_request")
         log_answer("/v1/chat/completions", answer, settings)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if stream:

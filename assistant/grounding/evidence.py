@@ -57,8 +57,28 @@ def missing_key_terms(question: str, hits: Sequence[ScoredChunk],
     haystack = strip_accents(" ".join(h.chunk.text for h in hits))
     lowered = haystack.lower()
     same_language = language is None or any(h.chunk.language == language for h in hits)
+    aliases = _aliases(question)
     return [term for term in key_terms(question)
-            if (same_language or _untranslated(term)) and not _present(term, haystack, lowered)]
+            if (same_language or _untranslated(term)) and not _present(term, haystack, lowered)
+            and not any(_present(alias, haystack, lowered) for alias in aliases.get(term, ()))]
+
+
+# a name followed by another in brackets: "the Shadow Pen tool (Schaduwpen)", "Plumombre (Shadow Pen)"
+_ALIAS = re.compile(r"([\w-]+)\s*\(\s*([^()\s][^()]{0,40}?)\s*\)")
+
+
+def _aliases(question: str) -> dict[str, set[str]]:
+    """Each word of the question paired with the one it is glossed by in brackets, and back.
+
+    A manual's users name a tool or menu by its label in two languages ("l'outil Plumombre
+    (Schaduwpen)"); the passages, in one language, carry one of them, and either is the name.
+    """
+    pairs: dict[str, set[str]] = {}
+    for match in _ALIAS.finditer(question):
+        word, gloss = match.group(1), match.group(2)
+        pairs.setdefault(word, set()).add(gloss)
+        pairs.setdefault(gloss, set()).add(word)
+    return pairs
 
 
 def _untranslated(term: str) -> bool:
