@@ -101,7 +101,8 @@ class Timings:
     a stage the answer did not go through (only those reached are written to JSON)."""
 
     retrieval_ms: float | None = None
-    first_token_ms: float | None = None  # the first piece of the answer text (or abstention)
+    first_token_ms: float | None = None  # the draft's first piece (or the abstention)
+    # total_ms: the answer is decided; the app shows it then (a draft is only progress)
     translated_ms: float | None = None  # the answer was translated into the asker's language
     quoted_ms: float | None = None  # the quote step replaced the model's words
     total_ms: float | None = None

@@ -42,6 +42,21 @@ def _ask(page, question: str) -> None:
     page.locator("#kb-send").click()
 
 
+# every text the chat's second bot message shows, in order, and whether it has marker links
+_RECORD_SECOND_MESSAGE = """() => {
+  window.kbStates = [];
+  const chat = document.querySelector('#kb-chat');
+  new MutationObserver(() => {
+    const bots = chat.querySelectorAll('.message.bot');
+    if (bots.length < 2) return;
+    const text = bots[1].innerText.trim(), states = window.kbStates;
+    if (text === 'Loading content') return;  // Gradio's placeholder for an empty message
+    const linked = bots[1].querySelector('a.kb-marker') !== null;
+    if (text && (!states.length || states[states.length - 1][0] !== text)) states.push([text, linked]);
+  }).observe(chat, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def _sections_hidden(page) -> list[bool]:
     return page.locator("#kb-sources section.kb-msg").evaluate_all("ss => ss.map(s => s.hidden)")
 
@@ -306,7 +321,8 @@ def test_only_an_admin_sees_the_evaluation_button(browser, password_app):
 def test_stop_ends_the_models_answer_and_a_second_question_waits(browser, corpus_data_dir, tmp_path):
     """With the real local model: while an answer is written Ask is off and a second question
     stays in the box (it never replaces the first answer); Stop ends the model's work at once
-    and the chat takes the next question."""
+    and the chat takes the next question. Until an answer is checked its message says what is
+    being done; what is then shown as the answer stays (the model's draft never shows)."""
     data = tmp_path / "data"
     shutil.copytree(corpus_data_dir, data)
     proc, url = start_app(data, tmp_path / "serve.log", KENBRON_LLM="local")
@@ -330,10 +346,17 @@ def test_stop_ends_the_models_answer_and_a_second_question_waits(browser, corpus
         wait_until_idle(worker, timeout=15)  # the model's request was closed, not left to finish
         page.screenshot(path=str(ARTEFACTS / "stopped.png"))
 
+        page.evaluate(_RECORD_SECOND_MESSAGE)
         page.locator("#kb-send").click()  # the question that waited in the box
         expect(page.locator("#kb-chat a.kb-marker[href^='#kb-m1-']").first).to_be_visible(timeout=300_000)
         expect(bot).to_have_count(2)
         expect(bot.first).to_contain_text("Gestopt")  # the first message is still there
+        states = page.evaluate("window.kbStates")
+        progress = [text for text, _ in states if text.startswith("⏳")]
+        answer = [(text, linked) for text, linked in states if not text.startswith("⏳")]
+        assert progress and [text for text, _ in states[:len(progress)]] == progress, states
+        assert answer and all(linked for _, linked in answer), states  # never a draft
+        assert all(text.startswith(answer[0][0]) for text, _ in answer), states  # nothing retracted
         page.close()
     finally:
         stop(proc)

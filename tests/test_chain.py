@@ -71,6 +71,9 @@ def test_parse_claims_attaches_markers_to_sentences():
     claims = parse_claims("Veel schepen [1]. Brandt opende de sluis. [2][3] Einde [4, 5]")
     assert [c.markers for c in claims] == [(1,), (2, 3), (4, 5)]
     assert claims[1].text == "Brandt opende de sluis."
+    # a blank line starts a paragraph, which the checked answer keeps
+    assert [c.new_paragraph for c in parse_claims("Een [1].\n\nTwee [2]. Drie.\nVier.")] == [
+        False, True, False, False]
     # a marker before the full stop leaves no space in front of it
     assert parse_claims("Veel schepen [1].")[0].text == "Veel schepen."
     # a marker after a closing quote, then the full stop: one sentence, not a lone "."
@@ -118,11 +121,42 @@ def test_model_not_found_becomes_localised_abstention(kb, use_embeddings):
     answer = events[-1].data
     assert answer.abstained and answer.language == "fr"
     assert "documents ne le disent pas" in answer.text
-    assert all("NOT_FOUND" not in e.data for e in events if e.kind == "token")
+    assert all("NOT_FOUND" not in e.data for e in events if e.kind == "draft")
     # a small model sometimes mangles the signal into the answer's language
     mangled = assistant(kb, use_embeddings, fake("Het is niet_found in de bronnen [1]."))
     answer = mangled.ask("Hoeveel kost een abonnement op ChatGPT bij Musk?")
     assert answer.abstained and answer.abstain_reason is AbstainReason.MODEL
+
+
+def test_the_stream_gives_the_draft_as_progress_and_the_checked_answer_last(kb, use_embeddings):
+    draft = "In 2025 ontving Vlaardam 4.812 zeeschepen [1]. De kade wordt in 2031 verlengd [1]."
+    events = list(assistant(kb, use_embeddings, fake(draft)).stream(SHIPS_NL))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "sources" and kinds[-2:] == ["checking", "answer"]
+    assert set(kinds[1:-2]) == {"draft"} and "".join(e.data for e in events[1:-2]) == draft
+    answer = events[-1].data
+    assert "4.812" in answer.text and "2031" not in answer.text  # a number no source carries
+
+
+def test_the_chat_shows_progress_then_the_checked_answer_never_the_draft(kb, use_embeddings):
+    """What the chat shows as the answer stays: the draft, which the checks change here (a
+    sentence with a number no source carries goes), is never shown, only that it is written."""
+    from assistant.models.stopping import StopSignal
+    from ui.chat import ChatTab
+    from ui.priority import ChatFirst
+
+    draft = "In 2025 ontving Vlaardam 4.812 zeeschepen [1]. De kade wordt in 2031 verlengd [1]."
+    tab = ChatTab(assistant(kb, use_embeddings, fake(draft)), ChatFirst())
+    history = [{"role": "user", "content": SHIPS_NL}]
+    shown = [update[0][-1]["content"] for update in tab._answer(SHIPS_NL, history, [], StopSignal())
+             if update[0][-1]["role"] == "assistant"]
+    progress = [s for s in shown if "kb-progress" in s]
+    answers = [s for s in shown if "kb-progress" not in s]
+    assert shown[:len(progress)] == progress  # progress first, then only the answer
+    assert len(set(answers)) == 1 and "4.812" in answers[0] and "kb-marker" in answers[0]
+    assert not any("2031" in s or "Vlaardam" in s for s in progress)
+    assert any("gelezen" in s for s in progress) and any("woorden" in s for s in progress)
+    assert "vergeleken" in progress[-1]
 
 
 def test_unsupported_answer_is_an_abstention(kb, use_embeddings):
@@ -219,8 +253,13 @@ def test_a_verified_answer_is_replaced_by_the_best_source_sentence_in_the_askers
     assert "In 2025 ontving de haven van Vlaardam 4.812 zeeschepen" in model.seen[1][-1].content
     assert not answer.abstained and answer.timings.quoted_ms is not None
     assert answer.text.startswith("In 2025 the port of Vlaardam received 4,812 sea ships")
-    assert [c.source_id for c in answer.citations] == ["vlaardam.txt"]
+    assert {c.source_id for c in answer.citations} == {"vlaardam.txt"}
     assert "4.812 zeeschepen" in answer.citations[0].quote
+    # after the translation, the source's own words, quoted as written and cited
+    original = "In 2025 ontving de haven van Vlaardam 4.812 zeeschepen, meer dan ooit tevoren."
+    assert f" [1]\n\nIn the source’s own words: “{original}” [1]" in answer.text
+    assert [c.quote for c in answer.citations if c.quote == original]
+    assert not answer.removed_citations
     # the model's verdict still decides: no answer, no quote
     silent = fake("NOT_FOUND")
     answer = assistant(kb, use_embeddings, silent, quote="on").ask(question)

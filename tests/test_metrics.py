@@ -73,6 +73,14 @@ def test_answer_in_wrong_language_is_reported():
     assert compute_metrics([r], 5).rate("answer_language_ok") == 0.0
     ok = record(answer="Het artikel koppelde de assistent volgens Musk aan negen doden.")
     assert compute_metrics([ok], 5).rate("answer_language_ok") == 1.0
+    # a quotation keeps its source's language; the words around it are the answer's
+    quoting = record(answer="Musk koppelde de assistent aan negen doden [1]. In de woorden van de "
+                            "bron: “The article linked the assistant to nine deaths according to "
+                            "Musk.” [1]")
+    assert compute_metrics([quoting], 5).rate("answer_language_ok") == 1.0
+    only_quote = record(answer="Volgens de bron: “The article linked the assistant to nine deaths "
+                               "according to Musk, who said so twice.” [1]")
+    assert compute_metrics([only_quote], 5).rate("answer_language_ok") == 1.0
 
 
 def test_report_recomputes_from_results_file(tmp_path):

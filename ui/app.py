@@ -36,6 +36,7 @@ CSS = """
 .kb-page-view img {max-width: 100%; border: 1px solid var(--border-color-primary);}
 .kb-passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
 .kb-abstain {font-style: italic;}
+.kb-progress {font-style: italic; color: #5f6672;}
 .kb-uncited summary {opacity: 0.7;}
 #kb-send, #kb-ingest {background: #b43c0a; border-color: #b43c0a; color: #fff;}
 #kb-stop, #kb-remove, #kb-remove-confirm, #kb-cancel-eval {background: #b91c1c; border-color: #b91c1c;

@@ -1,4 +1,5 @@
-"""The chat tab: one question at a time per conversation, answers streamed with their sources,
+"""The chat tab: one question at a time per conversation, answers with their sources and their
+progress shown as it happens,
 Stop, follow-up suggestions, feedback, and the `/ask` API (the same pipeline, as JSON)."""
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def _history_pairs(history: list[dict]) -> list[tuple[str, str]]:
 
 
 
+def _progress(text: str) -> dict:
+    """The last message while the answer is being made: what is being done, not an answer."""
+    return {"role": "assistant", "content": f'<span class="kb-progress">⏳ {escape(text)}</span>'}
+
+
 class ChatTab:
     """The chat's state (who is waiting for an answer, who pressed Stop) and its handlers."""
 
@@ -120,11 +126,15 @@ class ChatTab:
 
     def _answer(self, question: str, history: list[dict], sections: list[str],
                 stop: StopSignal) -> Iterator[tuple]:
-        """(chat, sources panel, sections, meta) updates: the answer streamed into the last
-        message and its sources into a new section of the panel, the earlier answers keeping
-        theirs. Stop ends the answer at once: each step of the answer is pulled with the stop
-        signal current, so a Stop aborts the model's request even while the model still reads
-        the prompt (`assistant.models.stopping`), and the model is free for the next question."""
+        """(chat, sources panel, sections, meta) updates: the sources into a new section of the
+        panel as soon as they are found, the earlier answers keeping theirs; in the last message
+        what is being done (reading, writing — so many words —, checking), then the verified
+        answer. What is shown as the answer stays: the model's draft is never shown, since the
+        checks after it may remove a claim, put the source's own words in its place or turn it
+        into an abstention, and a reader cannot unread a draft. Stop ends the answer at once:
+        each step of the answer is pulled with the stop signal current, so a Stop aborts the
+        model's request even while the model still reads the prompt
+        (`assistant.models.stopping`), and the model is free for the next question."""
         offered = [o.get("value") for m in history[-2:-1] for o in m.get("options") or ()]
         # a follow-up suggestion names its own topic: asked without the conversation before it
         pairs = [] if question in offered else _history_pairs(history[:-1])
@@ -137,7 +147,7 @@ class ChatTab:
         events = self.assistant.stream(question, pairs)
         history.append({"role": "assistant", "content": ""})
         hits: list = []
-        text = ""
+        words = 0
         try:
             while True:
                 with stop.current():
@@ -146,17 +156,22 @@ class ChatTab:
                     break
                 if stop.is_set():
                     events.close()  # GeneratorExit down to the model's HTTP stream
-                    stopped = f"■ *{message(language, 'stopped')}*"
-                    history[-1] = {"role": "assistant", "content": f"{escape(text)} {stopped}".strip()}
+                    history[-1] = {"role": "assistant",
+                                   "content": f"■ *{message(language, 'stopped')}*"}
                     yield history, sources_panel(sections), sections, ""
                     return
                 if event.kind == "sources":
                     hits = event.data
                     sections[msg] = sources_section(None, hits, self.kb.document_text, msg, question)
+                    history[-1] = _progress(message(language, "reading"))
                     yield history, sources_panel(sections), sections, gr.skip()
-                elif event.kind == "token":
-                    text += event.data
-                    history[-1] = {"role": "assistant", "content": escape(text)}
+                elif event.kind == "draft":
+                    before, words = words, words + len(event.data.split())
+                    if words // 5 > before // 5:  # every five words, not every token
+                        history[-1] = _progress(message(language, "writing", words=str(words)))
+                        yield history, gr.skip(), gr.skip(), gr.skip()
+                elif event.kind == "checking":
+                    history[-1] = _progress(message(language, "checking"))
                     yield history, gr.skip(), gr.skip(), gr.skip()
                 else:
                     answer = event.data

@@ -15,6 +15,7 @@ from typing import Any
 from assistant.evaluation.questions import Question
 from assistant.evaluation.records import EvalRecord, RetrievedChunk
 from assistant.grounding.citations import MARKER
+from assistant.pipeline.reading import without_quotations
 from vectorstore.language import detect_language
 
 # the rates of a slice, in the order every report shows them (JSON names, as in eval/FORMAT.md)
@@ -89,7 +90,8 @@ def citation_counts(record: EvalRecord) -> tuple[int, int]:
 
 
 def answer_language(record: EvalRecord) -> str | None:
-    text = MARKER.sub(" ", record.answer or "")
+    """The language the answer is written in; its quotations of sources are the sources'."""
+    text = MARKER.sub(" ", without_quotations(record.answer or ""))
     if len(text.split()) < 4:
         return record.language
     return detect_language(text)

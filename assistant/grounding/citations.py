@@ -55,24 +55,27 @@ class Claim:
 
     text: str  # the sentence without markers
     markers: tuple[int, ...]  # the source numbers of its [n] markers, as written
+    new_paragraph: bool = False  # a blank line before it: the answer's paragraphs survive checks
 
 
 def parse_claims(answer: str) -> list[Claim]:
     """Sentences of `answer` with their markers; markers after a full stop stay with it."""
-    sentences = [answer[start:end] for start, end in sentence_spans(answer)]
-    merged: list[str] = []
-    for sentence in sentences:
+    merged: list[tuple[str, bool]] = []
+    previous_end = 0
+    for start, end in sentence_spans(answer):
+        sentence = answer[start:end]
         lead = LEADING_MARKERS.match(sentence)
         if lead and merged:
-            merged[-1] += " " + lead.group(0).strip()
+            merged[-1] = (merged[-1][0] + " " + lead.group(0).strip(), merged[-1][1])
             sentence = sentence[lead.end():]
         if sentence.strip():
-            merged.append(sentence.strip())
+            merged.append((sentence.strip(), bool(merged) and "\n\n" in answer[previous_end:start]))
+        previous_end = end
     claims = []
-    for sentence in merged:
+    for sentence, new_paragraph in merged:
         markers = tuple(int(n) for m in MARKER.finditer(sentence)
                         for n in re.split(r"\s*[,;]\s*", m.group(1)))
-        claims.append(Claim(strip_markers(sentence), markers))
+        claims.append(Claim(strip_markers(sentence), markers, new_paragraph))
     return claims
 
 
@@ -220,9 +223,10 @@ def verify_citations(answer: str, context: Sequence[ScoredChunk], embed: EmbedFn
             if n not in best or citation.support > best[n].support:
                 best[n] = citation
         markers = "".join(f"[{n}]" for n in kept)
-        kept_sentences.append(f"{claim.text} {markers}".strip() if markers else claim.text)
+        sentence = f"{claim.text} {markers}".strip() if markers else claim.text
+        kept_sentences.append(("\n\n" if claim.new_paragraph and kept_sentences else " ") + sentence)
     citations = [replace(best[n], quotes=tuple(quotes[n])) for n in sorted(best)]
-    return Verification(text=" ".join(kept_sentences), citations=citations,
+    return Verification(text="".join(kept_sentences).strip(), citations=citations,
                         removed=removed, added=added, claims=len(claims))
 
 

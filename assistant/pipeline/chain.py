@@ -4,8 +4,9 @@ condense (follow-up → standalone question) → retrieve (hybrid, optionally wi
 translated into the corpus languages) → evidence gate → the backend writes the answer from
 numbered sources (`assistant.models.backends`: a chat model's LCEL chains, or extractive quotes) →
 verify citations → abstain or answer → `Answer`.
-`Assistant.stream` yields the sources as soon as retrieval is done, then answer tokens, then the
-verified `Answer`; `Assistant.ask` is the same pipeline, consumed. The decisions to abstain are
+`Assistant.stream` yields the sources as soon as retrieval is done, then the model's draft as it
+is written, a `checking` event, then the verified `Answer` (whose text is the one to show);
+`Assistant.ask` is the same pipeline, consumed. The decisions to abstain are
 `assistant.grounding.abstention`'s, what the model reads is `reading.excerpts`; what stays here
 is the order of the stages, the streaming and the two steps that rewrite a verified answer
 (into the asker's language; replaced by quoted source sentences) — a little over 300 lines.
@@ -32,7 +33,7 @@ from assistant.grounding.specifics import lost_numbers, missing_specifics
 from assistant.models.backends import Backend, ChatBackend, ExtractiveBackend, History
 from assistant.models.llm import describe_error, make_chat_model, model_label
 from assistant.pipeline.inputs import QuestionError, clean_question, history_text
-from assistant.pipeline.reading import excerpts, foreign_sentences
+from assistant.pipeline.reading import excerpts, foreign_sentences, in_their_words
 from assistant.pipeline.suggestions import follow_ups
 from assistant.settings import Settings, store_config
 from vectorstore.documents import ScoredChunk
@@ -45,7 +46,12 @@ _QUOTE_MARKS = re.compile(r'["“”„«»]')
 
 @dataclass
 class StreamEvent:
-    kind: Literal["sources", "token", "answer"]
+    """One step of an answer. `draft` events carry the backend's text as it is written: a draft
+    that verification, the language step and the quote step may still change or turn into an
+    abstention, so it is progress, not the answer; `checking` (no data) says the draft is
+    complete and is being checked; `answer` carries the verified `Answer`."""
+
+    kind: Literal["sources", "draft", "checking", "answer"]
     data: Any
 
 
@@ -161,7 +167,8 @@ class Assistant:
 
     def stream(self, question: str, history: History = (), k: int | None = None
                ) -> Iterator[StreamEvent]:
-        """Events: `sources` (list[ScoredChunk]), `token` (str), then `answer` (Answer).
+        """Events: `sources` (list[ScoredChunk]), `draft` (str) pieces, `checking`, then `answer`
+        (Answer); an abstention before the model is asked goes from `sources` to `answer`.
 
         Raises QuestionError for unusable questions; backend failures end in an `Answer` whose
         `error` is set and whose text says so in the asker's language.
@@ -203,7 +210,6 @@ class Assistant:
         if answer.timings.first_token_ms is None:
             answer.timings.first_token_ms = now
         answer.timings.total_ms = now
-        yield StreamEvent("token", answer.text)
         yield StreamEvent("answer", answer)
 
     def _failed(self, answer: Answer, exc: BaseException, now: float) -> Answer:
@@ -228,10 +234,11 @@ class Assistant:
                     if not_found.startswith(held.strip()) or held.strip().startswith(not_found):
                         continue
                     token, held = held, None
-                yield StreamEvent("token", token)
+                yield StreamEvent("draft", token)
         except Exception as exc:
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
+        yield StreamEvent("checking", None)
         reason = abstention.declined(text, self.backend.calls_model)
         if reason:
             yield from self._abstain(answer, ms(), reason)
@@ -296,10 +303,12 @@ class Assistant:
         text = " ".join(f"{c.text} [{c.source}]" for c in chosen)
         if missing_specifics(strip_markers(answer.text), text, question=question):
             return None
-        text = self._in_language(answer, text, ms)
-        if foreign_sentences(text, answer.language):
+        translated = self._in_language(answer, text, ms)
+        if foreign_sentences(translated, answer.language):
             return None
-        check, reason = self._verify(answer, text)
+        if translated != text:  # the words that answer, as the source writes them
+            translated += "\n\n" + in_their_words(chosen, answer.language)
+        check, reason = self._verify(answer, translated)
         return None if reason else check
 
     def _verify(self, answer: Answer, text: str) -> tuple[Verification, AbstainReason | None]:

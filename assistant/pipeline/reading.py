@@ -2,15 +2,18 @@
 
 The model does not read the retrieved chunks whole: `excerpts` gives it the sentences closest to
 the question, each with the one after it. `foreign_sentences` finds the answer sentences a
-small model left in the source's language.
+small model left in the source's language; `in_their_words` quotes source sentences as written,
+and `without_quotations` is an answer as its language is judged (a quotation keeps the source's).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from assistant import prompts
 from assistant.grounding.citations import parse_claims
-from assistant.grounding.extractive import rank_sentences
+from assistant.grounding.extractive import RankedSentence, rank_sentences
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_language
@@ -47,6 +50,31 @@ def excerpts(question: str, hits: Sequence[ScoredChunk], knowledge_base, budget:
         shown.update(own_keys[j] for j in picked)
         out.append(" … ".join(parts))
     return out
+
+
+# a quotation as `in_their_words` writes it, and as sources and models write them
+_QUOTATION = re.compile(r"“[^“”]*”|«[^«»]*»|„[^„“”]*[“”]")
+
+
+def in_their_words(sentences: Sequence[RankedSentence], language: str) -> str:
+    """The sentences of `sentences` that are not in `language`, quoted as written, each with its
+    marker, after a lead-in in `language`; "" when all are in `language`.
+
+    Why: a 1.5B model translating a right quote now and then loses or garbles the words that
+    answer (a name dropped, a word left in the other language, an invented one); the source's
+    own words, shown after the translation, keep them. English quotation marks in every
+    language: the sentence splitter ends a sentence at `.”`, while French `. »` would leave the
+    closing mark to the next sentence."""
+    foreign = [s for s in sentences if foreign_sentences(s.text, language)]
+    if not foreign:
+        return ""
+    quotes = " ".join(f"“{s.text}” [{s.source}]" for s in foreign)
+    return f"{prompts.message(language, 'in_their_words')} {quotes}"
+
+
+def without_quotations(text: str) -> str:
+    """`text` without its quotations: what is left is in the writer's own language."""
+    return _QUOTATION.sub(" ", text)
 
 
 def _key(sentence: str) -> str:
