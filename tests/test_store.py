@@ -210,4 +210,4 @@ def test_nearest_neighbours_search_wide_enough_to_be_repeatable(make_kb, docs_di
     reopened = ChunkStore(kb.store.client, kb.config.collection, kb.store.embeddings)
     for vectors in (reopened.chunks, reopened.sentences):
         fresh = kb.store.client.get_collection(vectors.name)
-        assert fresh.configuration["hnsw"]["ef_search"] == HNSW_EF_SEARCH
+        assert fresh.configuration_json["hnsw"]["ef_search"] == HNSW_EF_SEARCH

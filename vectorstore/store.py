@@ -130,7 +130,9 @@ class ChunkStore:
                 f"{collection}_documents", metadata={"kenbron_schema": 1}, embedding_function=None
             )
             for vectors in (self.chunks, self.sentences):  # stores made before the setting
-                hnsw = (vectors.configuration or {}).get("hnsw") or {}
+                # the JSON, not `.configuration`: that warns of the "legacy" (absent) embedding
+                # function, which is on purpose: Kenbron embeds, Chroma only stores
+                hnsw = (vectors.configuration_json or {}).get("hnsw") or {}
                 if hnsw.get("ef_search", 0) < HNSW_EF_SEARCH:
                     vectors.modify(configuration={"hnsw": {"ef_search": HNSW_EF_SEARCH}})
         except Exception as exc:
