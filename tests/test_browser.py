@@ -42,7 +42,8 @@ def _ask(page, question: str) -> None:
     page.locator("#kb-send").click()
 
 
-# every text the chat's second bot message shows, in order, and whether it has marker links
+# every text the chat's second bot message shows, in order, whether it has marker links and
+# whether it is a progress line
 _RECORD_SECOND_MESSAGE = """() => {
   window.kbStates = [];
   const chat = document.querySelector('#kb-chat');
@@ -52,7 +53,10 @@ _RECORD_SECOND_MESSAGE = """() => {
     const text = bots[1].innerText.trim(), states = window.kbStates;
     if (text === 'Loading content') return;  // Gradio's placeholder for an empty message
     const linked = bots[1].querySelector('a.kb-marker') !== null;
-    if (text && (!states.length || states[states.length - 1][0] !== text)) states.push([text, linked]);
+    const busy = bots[1].querySelector('.kb-progress') !== null;
+    if (text && (!states.length || states[states.length - 1][0] !== text)) {
+      states.push([text, linked, busy]);
+    }
   }).observe(chat, {subtree: true, childList: true, characterData: true});
 }"""
 
@@ -348,13 +352,15 @@ def test_stop_ends_the_models_answer_and_a_second_question_waits(browser, corpus
 
         page.evaluate(_RECORD_SECOND_MESSAGE)
         page.locator("#kb-send").click()  # the question that waited in the box
+        expect(bot.nth(1).locator(".kb-progress")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(ARTEFACTS / "progress.png"))
         expect(page.locator("#kb-chat a.kb-marker[href^='#kb-m1-']").first).to_be_visible(timeout=300_000)
         expect(bot).to_have_count(2)
         expect(bot.first).to_contain_text("Gestopt")  # the first message is still there
         states = page.evaluate("window.kbStates")
-        progress = [text for text, _ in states if text.startswith("⏳")]
-        answer = [(text, linked) for text, linked in states if not text.startswith("⏳")]
-        assert progress and [text for text, _ in states[:len(progress)]] == progress, states
+        progress = [text for text, _, busy in states if busy]
+        answer = [(text, linked) for text, linked, busy in states if not busy]
+        assert progress and [text for text, _, _ in states[:len(progress)]] == progress, states
         assert answer and all(linked for _, linked in answer), states  # never a draft
         assert all(text.startswith(answer[0][0]) for text, _ in answer), states  # nothing retracted
         page.close()

@@ -64,7 +64,7 @@ def _history_pairs(history: list[dict]) -> list[tuple[str, str]]:
 
 def _progress(text: str) -> dict:
     """The last message while the answer is being made: what is being done, not an answer."""
-    return {"role": "assistant", "content": f'<span class="kb-progress">⏳ {escape(text)}</span>'}
+    return {"role": "assistant", "content": f'<span class="kb-progress">{escape(text)}</span>'}
 
 
 class ChatTab:
