@@ -1,6 +1,6 @@
-"""The chat tab: one question at a time per conversation, answers with their sources and their
-progress shown as it happens,
-Stop, follow-up suggestions, feedback, and the `/ask` API (the same pipeline, as JSON)."""
+"""The chat tab: one question at a time per conversation, answers shown once checked (what is
+being done shown meanwhile) with their sources, Stop, follow-up suggestions, feedback, and the
+`/ask` API (the same pipeline, as JSON)."""
 
 from __future__ import annotations
 

@@ -286,6 +286,8 @@ class Assistant:
     def _quoted(self, answer: Answer, ms) -> Verification | None:
         """The extractive backend's sentences for the question, in the asker's language and
         verified, to stand instead of the model's own (verified) answer; None to keep that.
+        Sentences that had to be translated are followed by the source's own words
+        (`reading.in_their_words`).
 
         Why: with the same retrieval, a 1.5B model reading the best sentences often restates the
         question or writes a neighbouring claim, while the best-scored sentence holds the answer
