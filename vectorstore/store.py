@@ -98,8 +98,8 @@ def recorded_embedding(client: Any, collection: str) -> str | None:
 # asks for up to ~80 neighbours (`_nearest`), so at 100 the graph walk is approximate, and it
 # returned a different neighbour now and then for the same vector in another process: retrieval
 # varied run to run. At 400 the same query gives the same neighbours in every process (checked
-# over the realdocs dev set's questions); the realdocs store's search takes ~25 ms longer (121 ->
-# 147 ms p50 for a whole retrieval). Quality moved by one question each way (README, "Real
+# over the realdocs dev set's questions); a whole retrieval on the realdocs store takes ~30 ms
+# longer (p50 125 -> 152-160 ms, as the README says). Quality moved by one question each way (README, "Real
 # documents"): kept for repeatability, not for a gain.
 HNSW_EF_SEARCH = 400
 _HNSW = {"space": "cosine", "ef_search": HNSW_EF_SEARCH}
