@@ -4,14 +4,17 @@ properties on technical text."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant.grounding.extractive import _following
 from tests.conftest import REALDOCS
 from vectorstore import ocr
 from vectorstore.chunking import chunk_document, sentence_spans
@@ -68,6 +71,84 @@ def test_html_inline_elements_stay_in_their_sentence_and_headings_are_sections(h
     assert "via Beeld → Zoomen" in html_pages["nl/gimp-view-zoom.html"].text
     chunks = chunk_document(clone)
     assert all(c.section and c.section.startswith("3.12. Klonen") for c in chunks)
+
+
+def test_html_list_items_keep_their_bullet_with_their_text(html_pages):
+    """The manual writes every list item as a paragraph inside `<li>`: the bullet goes with the
+    item's text, so a lead-in ending in a colon is followed by its first item, not by a bare "-"."""
+    lead_ins = 0
+    for doc in html_pages.values():
+        paragraphs = [p.strip() for p in doc.text.split("\n\n")]
+        assert not [p for p in paragraphs if p in ("-", "- ")]
+        for before, after in itertools.pairwise(paragraphs):
+            last = " ".join(before[slice(*sentence_spans(before)[-1])].split())
+            if last.endswith(":") and after.startswith("- ") and doc.text.count(last) == 1:
+                lead_ins += 1
+                first = " ".join(after[slice(*sentence_spans(after)[0])].split())
+                assert _following(doc.text, last) == first
+    assert lead_ins >= 5
+
+
+SPHINX_PAGE = """\
+Backups
+=======
+
+The tool copies a tree of files. Two options matter:
+
+* ``--dry-run`` lists what would be copied.
+
+  Nothing is written.
+
+* ``--delete`` removes files the source no longer has.
+
+Restoring
+---------
+
+.. py:function:: restore(archive, target)
+
+   Unpacks *archive* into *target*; an existing file is replaced.
+"""
+
+
+def test_sphinx_html_without_permalinks_sidebar_or_lone_bullets(tmp_path):
+    """A page built by Sphinx itself: its headings and definitions end in a permalink "¶" and its
+    sidebar repeats the table of contents; neither is text of the page."""
+    from sphinx.cmd.build import build_main
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "conf.py").write_text("project = 'Demo'\nhtml_theme = 'alabaster'\n")
+    (tmp_path / "src" / "index.rst").write_text(SPHINX_PAGE)
+    assert build_main(["-q", "-b", "html", str(tmp_path / "src"), str(tmp_path / "out")]) == 0
+    doc = load_file(tmp_path / "out" / "index.html")
+    paragraphs = doc.text.split("\n\n")
+    assert "¶" not in doc.text
+    assert doc.title == "Backups"
+    assert [h.title for h in doc.headings] == ["Backups", "Restoring"]
+    assert "- --dry-run lists what would be copied." in paragraphs
+    assert "restore(archive, target): Unpacks archive into target; an existing file is replaced." \
+        in paragraphs
+    assert not {"Navigation", "Quick search", "Related Topics", "Demo"} & set(paragraphs)
+
+
+HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
+
+
+@pytest.mark.skipif(not HANDBOOK.is_dir(), reason="debian-handbook is not installed "
+                    "(scripts/test installs it)")
+@pytest.mark.parametrize("language", ["nl-NL", "fr-FR"])
+def test_publican_html_without_its_banner_and_page_navigation(language):
+    """The Debian Administrator's Handbook as Debian ships it (Publican): a download banner and
+    previous/up/home/next lists above and below every page are furniture."""
+    pages = sorted((HANDBOOK / language).glob("sect.*.html"))[:40]
+    assert len(pages) == 40
+    for page in pages:
+        doc = load_file(page)
+        paragraphs = doc.text.split("\n\n")
+        assert paragraphs[0] == doc.title and re.match(r"[\dA-Z]+(\.\d+)*\. \S", doc.title), page
+        assert "Download the ebook" not in doc.text
+        assert not [p for p in paragraphs if p.startswith("- ") and p[2:].startswith(
+            ("Terug", "Volgende", "Omhoog", "Begin", "Précédent", "Suivant", "Niveau supérieur",
+             "Sommaire"))], page
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,15 @@ from vectorstore.structured_text import ParsedText, TextBuilder, collapse
 _DROP_TAGS = {"script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside",
               "head", "form", "button", "select", "iframe", "object", "canvas", "map"}
 _DROP_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar"}
-# class or id words of page furniture in common site generators (DocBook, Sphinx, MkDocs, WordPress)
+# class or id words of page furniture in common site generators (DocBook, Publican, Sphinx,
+# MkDocs, WordPress); a word ending in "nav" is one too ("docnav", "subnav", "topnav")
 _DROP_NAMES = re.compile(
-    r"(?:^|[-_ ])(nav|navbar|navheader|navfooter|navigation|breadcrumbs?|toc|sidebar|"
-    r"sphinxsidebar|related|skip|pagination|pager|footer|header|masthead|menu|cookie|"
+    r"(?:^|[-_ ])(\w*nav|navbar|navheader|navfooter|navigation|breadcrumbs?|toc|sidebar|"
+    r"sphinxsidebar|related|skip|pagination|pager|footer|header|masthead|banner|menu|cookie|"
     r"share|social|advert|ads)(?:$|[-_ ])", re.I)
+# a heading's permalink: a link within the page whose text is only a sign (Sphinx and MkDocs
+# write "¶", others "#", "§" or a link symbol); it would end every heading and title
+_PERMALINK_TEXT = re.compile(r"^[^\w\s]{1,3}$")
 _BLOCK_TAGS = {"address", "article", "blockquote", "body", "caption", "center", "dd", "details",
                "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "hgroup", "hr",
                "html", "legend", "li", "main", "ol", "p", "section", "summary", "ul"}
@@ -52,6 +56,9 @@ def parse_html(markup: str) -> ParsedText:
 def _is_furniture(tag: Tag) -> bool:
     if tag.name in _DROP_TAGS or (tag.get("role") or "") in _DROP_ROLES:
         return True
+    if tag.name == "a" and str(tag.get("href") or "").startswith("#") \
+            and _PERMALINK_TEXT.match(tag.get_text(strip=True)):
+        return True
     if tag.name in ("html", "body", "main", "article"):
         return False
     if tag.get("hidden") is not None or tag.get("aria-hidden") == "true":
@@ -78,19 +85,24 @@ class _Walker:
 
     A definition term (`<dt>`) is held back and put before its definition's first paragraph
     ("Opacity: lower values …"), since the definition alone often does not name what it defines.
+    A list item's bullet is held back the same way, for the item's first text: an item whose
+    text is in a paragraph of its own (`<li><p>…`, as DocBook and Sphinx write every item) would
+    otherwise leave the bullet alone as a paragraph before it.
     """
 
     def __init__(self) -> None:
         self.builder = TextBuilder()
         self.inline: list[str] = []
         self.term: str | None = None
-        self.list_depth = 0
+        self.bullet = False
 
     def flush(self) -> None:
         text = collapse("".join(self.inline))
         self.inline = []
         if not text:
             return
+        if self.bullet:
+            text, self.bullet = f"- {text}", False
         if self.term:
             text = f"{self.term}: {text}" if self.term[-1] not in ":.?!" else f"{self.term} {text}"
             self.term = None
@@ -129,9 +141,10 @@ class _Walker:
             self.term = _inline_text(tag) or None
         elif name == "li":
             self.flush()
-            self.inline.append("- ")
+            self.bullet = True
             self.walk(tag)
             self.flush()
+            self.bullet = False
         elif name in _BLOCK_TAGS:
             self.flush()
             self.walk(tag)
