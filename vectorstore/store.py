@@ -99,8 +99,8 @@ def recorded_embedding(client: Any, collection: str) -> str | None:
 # returned a different neighbour now and then for the same vector in another process: retrieval
 # varied run to run. At 400 the same query gives the same neighbours in every process (checked
 # over the realdocs dev set's questions); a whole retrieval on the realdocs store takes ~30 ms
-# longer (p50 125 -> 152-160 ms, as the README says). Quality moved by one question each way (README, "Real
-# documents"): kept for repeatability, not for a gain.
+# longer (p50 125 -> 152-160 ms, as the README says). Quality moved by one question each way
+# (README, "Real documents"): kept for repeatability, not for a gain.
 HNSW_EF_SEARCH = 400
 _HNSW = {"space": "cosine", "ef_search": HNSW_EF_SEARCH}
 
