@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +55,9 @@ def test_ingest_sources_search_remove(tmp_path, docs_dir):
 
 def test_embedding_mismatch_is_a_clear_error(tmp_path, docs_dir):
     data = tmp_path / "kb"
-    run("ingest", str(docs_dir / "003_aa336149584e727f.txt"), data_dir=data)
+    ingest = run("ingest", str(docs_dir / "003_aa336149584e727f.txt"), data_dir=data)
+    # stderr is no terminal here (a log, CI): progress still shows, as lines, not redraws
+    assert re.search(r"files: 100%.*1/1", ingest.stderr) and "\r" not in ingest.stderr
     proc = run("search", "brug", "--embedding", "e5", data_dir=data, check=False)
     assert proc.returncode == 1
     assert "cannot be mixed" in proc.stderr and "Traceback" not in proc.stderr

@@ -107,6 +107,16 @@ Restoring
 .. py:function:: restore(archive, target)
 
    Unpacks *archive* into *target*; an existing file is replaced.
+
+.. list-table:: Formats
+   :header-rows: 1
+
+   * - Format
+     - Suffix
+   * - gzip'ed tar
+     - .tar.gz
+   * - zip
+     - .zip
 """
 
 
@@ -128,6 +138,8 @@ def test_sphinx_html_without_permalinks_sidebar_or_lone_bullets(tmp_path):
     assert "restore(archive, target): Unpacks archive into target; an existing file is replaced." \
         in paragraphs
     assert not {"Navigation", "Quick search", "Related Topics", "Demo"} & set(paragraphs)
+    # a data table row by row, though Sphinx writes each cell as a paragraph (`<td><p>`)
+    assert "Format | Suffix\ngzip\u2019ed tar | .tar.gz\nzip | .zip" in paragraphs
 
 
 HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
@@ -151,6 +163,57 @@ def test_publican_html_without_its_banner_and_page_navigation(language):
              "Sommaire"))], page
 
 
+DEBIAN_DOCS = Path("/usr/share/doc")
+EDU_MANUAL = DEBIAN_DOCS / "debian-edu-doc-nl" / "debian-edu-bookworm-manual"
+LILYPOND = DEBIAN_DOCS / "lilypond" / "html" / "Documentation" / "learning.nl.pdf"
+EXPEYES = Path("/usr/share/expeyes/doc/fr-eyes.pdf")
+not_installed = "Debian's package is not installed (scripts/test installs it)"
+
+
+@pytest.mark.skipif(not EDU_MANUAL.with_suffix(".html").is_file(), reason=not_installed)
+def test_docbook_html_table_of_cell_paragraphs_read_row_by_row():
+    """The Debian Edu manual as Debian ships it (DocBook, Dutch): every cell is a `<td><p>`, and
+    was read as a paragraph of its own; a note beside its icon stays a walked layout table."""
+    doc = load_file(EDU_MANUAL.with_suffix(".html"))
+    lines = doc.text.splitlines()
+    assert "Webserver | Apache/PHP | www" in lines
+    assert "Beschrijving van de dienst | Gebruikelijke naam | DNS-naam van de dienst" in lines
+    assert "Webserver" not in lines
+
+
+@pytest.mark.skipif(not EDU_MANUAL.with_suffix(".pdf").is_file(), reason=not_installed)
+def test_dblatex_pdf_without_contents_pages_or_roman_numbered_headers():
+    """The same manual as PDF (DBLaTeX, xdvipdfmx): its contents pages list chapters without
+    dotted leaders, and its front matter's running header ends in a roman page number."""
+    doc = load_file(EDU_MANUAL.with_suffix(".pdf"))
+    assert not re.search(r"^\d+ [A-Z][\w ]+ \d+$", doc.text, re.M)  # "7 Aan de slag 54"
+    assert not re.search(r"Bookworm [ivx]+\b", doc.text)
+    assert "Inhoudsopgave" not in [h.title for h in doc.headings]
+    assert "3.1.2 Hoofdserver" in [h.title for h in doc.headings]
+
+
+@pytest.mark.skipif(not LILYPOND.is_file(), reason=not_installed)
+def test_ghostscript_pdf_keeps_letters_without_glyph_boxes_and_no_symbol_headings():
+    """LilyPond's Dutch learning manual (texinfo, distilled by Ghostscript): PDFium gives some
+    letters no box ("N" of "Notatiehandleiding"), which cut their word off its line; music
+    glyphs printed large ("h") were taken for headings."""
+    doc = load_file(LILYPOND)
+    assert "Notatiehandleiding: Sectie \u201cWriting pitches\u201d" in doc.text
+    assert "Sectie \u201cWriting rhythms\u201d" in doc.text
+    assert "LilyPond-invoerbestanden lijken op broncodebestanden" in doc.text
+    assert all(re.search(r"[^\W\d_]{3}", h.title) for h in doc.headings)
+
+
+@pytest.mark.skipif(not EXPEYES.is_file(), reason=not_installed)
+def test_pdftex_accents_drawn_apart_are_composed():
+    """expEYES' French manual (pdfTeX, old T1 fonts): grave accents and others are separate
+    glyphs ("`a", "apr`es") that no Unicode normalisation composes. (A few lines after a formula
+    keep them: PDFium gives their characters the box of the next one.)"""
+    doc = load_file(EXPEYES)
+    assert len(re.findall(r"\bà\b", doc.text)) > 400 and "après" in doc.text
+    assert doc.text.count("`") < 10
+
+
 @pytest.fixture(scope="module")
 def books():
     return {name: load_file(REALDOCS / "corpus" / "pdf" / name)
@@ -161,7 +224,7 @@ def test_pdf_books_reflow_into_paragraphs_with_pages_and_outline(books):
     nl, fr = books["lshort-nl.pdf"], books["lshort-fr.pdf"]
     assert nl.title.startswith("De niet zo korte inleiding tot")
     assert fr.title.startswith("Une courte (?) introduction")
-    assert len(nl.pages) > 100 and len(fr.pages) > 170  # blank pages hold no text
+    assert len(nl.pages) > 100 and len(fr.pages) > 150  # blank, contents, index pages: no text
     for doc in books.values():
         # lines are joined: few paragraphs stop in mid-sentence before one that goes on in
         # lower case (those left are formulas and code samples); printed line by line, most would
@@ -175,6 +238,14 @@ def test_pdf_books_reflow_into_paragraphs_with_pages_and_outline(books):
     # words hyphenated at a line end are whole again; accents built from two glyphs are letters
     assert "typemachine" in nl.text and "typemachi- ne" not in nl.text
     assert "geïnteresseerde" in nl.text and "\u0131\u00a8" not in nl.text and "¨" not in nl.text
+    # letters PDFium gives no box are kept in their word; accents drawn apart are composed
+    assert "Om drie puntjes te plaatsen" in nl.text
+    assert "Pour une liste de tous les délimiteurs disponibles, reportez-vous au tableau 3.8" \
+        in fr.text
+    assert "¡Señorita!" in nl.text and "¡Señorita!" in fr.text
+    # the contents pages are left out: the headings say what they list
+    assert "Woord vooraf v 1 Wat u moet weten" not in nl.text
+    assert "Préface vii 1 Ce qu’il faut savoir" not in fr.text
     # the running header of a page ("1.2 Les bases 3") is dropped, its section kept as a heading
     assert not re.search(r"^1\.2 Les bases \d+$", fr.text, re.M)
     assert "1.2 Les bases" in [h.title for h in fr.headings]
@@ -274,3 +345,13 @@ def test_scanned_pdf_without_ocr_is_refused_with_the_way_out(monkeypatch):
     monkeypatch.setattr(ocr, "available", lambda: False)
     with pytest.raises(RejectedFile, match="no text layer.*install Tesseract"):
         load_bytes("scan.pdf", scanned([35]))
+
+
+def test_language_of_a_book_whose_first_pages_are_an_english_licence(books):
+    """A translated manual often opens with its licence in English (the GPL, the GFDL); the
+    language is the book's, read along the whole text, not its first pages'."""
+    from vectorstore.language import detect_language
+
+    licence = Path("/usr/share/common-licenses/GPL-3").read_text()[:8000]
+    for name, language in (("lshort-nl.pdf", "nl"), ("lshort-fr.pdf", "fr")):
+        assert detect_language(licence + "\n\n" + books[name].text) == language

@@ -165,11 +165,34 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _ingest(kb, paths: list, replace: bool = False, quiet: bool = False):
-    """Ingest with progress bars on stderr (files, then chunks per batch)."""
+class _LogLines:
+    """Progress where stderr is no terminal (a log file, CI, a container's log): each refresh of
+    a bar becomes a line of its own instead of a redraw with carriage returns."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\x1b[A", "").strip()
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _progress_bar(**options):
+    """A tqdm bar on stderr: redrawn on a terminal, else a line every 30 seconds at most."""
     from tqdm import tqdm
 
-    bars: dict[str, tqdm] = {}
+    if sys.stderr.isatty():
+        return tqdm(file=sys.stderr, **options)
+    return tqdm(file=_LogLines(sys.stderr), mininterval=30, ascii=True, **options)
+
+
+def _ingest(kb, paths: list, replace: bool = False, quiet: bool = False):
+    """Ingest with progress bars on stderr (files, then chunks per batch)."""
+    bars: dict = {}
 
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
@@ -177,11 +200,9 @@ def _ingest(kb, paths: list, replace: bool = False, quiet: bool = False):
             if bar is not None:
                 bar.close()
             unit = "file" if stage == "files" else "chunk"
-            bar = bars[stage] = tqdm(total=total, unit=unit, desc=f"{stage:>6}",
-                                     leave=stage == "files", file=sys.stderr,
-                                     disable=True if quiet else None)
-        bar.n = done
-        bar.refresh()
+            bar = bars[stage] = _progress_bar(total=total, unit=unit, desc=f"{stage:>6}",
+                                              leave=stage == "files", disable=quiet)
+        bar.update(done - bar.n)
 
     try:
         return kb.ingest(paths, progress=progress, replace=replace)
@@ -275,8 +296,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from assistant.evaluation.metrics import Report
     from assistant.evaluation.questions import QuestionSetError, load_questions
     from assistant.evaluation.run import (
@@ -311,7 +330,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         assistant = Assistant(settings)
     except LLMError as exc:
         raise CliError(str(exc)) from exc
-    with tqdm(total=len(questions), unit="question", desc="eval", file=sys.stderr) as bar:
+    with _progress_bar(total=len(questions), unit="question", desc="eval") as bar:
         records, report = evaluate(assistant, questions,
                                    progress=lambda done, total: bar.update(done - bar.n))
     if args.judge is not None:
@@ -345,8 +364,6 @@ def run_judge(args: argparse.Namespace, settings: Settings, assistant,
     """The records scored by the judge model, and the report's separate `judge` section."""
     from dataclasses import replace
 
-    from tqdm import tqdm
-
     from assistant.evaluation.judge import Judge, judge_records, judge_report
     from assistant.models.llm import LLMError, make_chat_model, model_label
 
@@ -363,7 +380,7 @@ def run_judge(args: argparse.Namespace, settings: Settings, assistant,
         raise CliError(str(exc)) from exc
     label = model_label(judge_settings, chat)
     judge = Judge(chat, assistant.embed, label)
-    with tqdm(total=len(records), unit="answer", desc="judge", file=sys.stderr) as bar:
+    with _progress_bar(total=len(records), unit="answer", desc="judge") as bar:
         records = judge_records(judge, records,
                                 progress=lambda done, total: bar.update(done - bar.n))
     return records, judge_report(records, label)

@@ -158,18 +158,20 @@ class _Walker:
             self.term = None
 
     def _table(self, table: Tag) -> None:
-        """Data tables row by row ("cell | cell"); a table used for layout (a cell holding
-        paragraphs or lists) is walked like any other block content."""
-        if table.find(["p", "div", "ul", "ol", "dl", "pre", "table"]):
+        """Data tables row by row ("cell | cell"); a table used for layout (a note beside its
+        icon, cells holding lists or several paragraphs) is walked like any other block content.
+        DocBook writes every cell of a data table as one paragraph (`<td><p>`): still a grid."""
+        rows = [[_inline_text(cell) for cell in row.find_all(["th", "td"])]
+                for row in table.find_all("tr")]
+        rows = [[c for c in cells if c] for cells in rows]
+        grid = sum(len(cells) > 1 for cells in rows) >= 2 and not table.find(
+            ["ul", "ol", "dl", "pre", "table"]) and all(
+            len(cell.find_all(["p", "div"])) <= 1 for cell in table.find_all(["th", "td"]))
+        if not grid and table.find(["p", "div", "ul", "ol", "dl", "pre", "table"]):
             self.walk(table)
             self.flush()
             return
-        rows = []
-        for row in table.find_all("tr"):
-            cells = [_inline_text(cell) for cell in row.find_all(["th", "td"])]
-            cells = [c for c in cells if c]
-            if cells:
-                rows.append(" | ".join(cells))
+        rows = [" | ".join(cells) for cells in rows if cells]
         caption = table.find("caption")
         if caption is not None and _inline_text(caption):
             self.builder.block(_inline_text(caption))

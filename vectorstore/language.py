@@ -6,6 +6,7 @@ from functools import lru_cache
 
 SUPPORTED_LANGUAGES = ("en", "nl", "fr")  # questions, answers, prompts: the one list
 DOCUMENT_LANGUAGES = ("en", "nl", "fr", "de", "es", "it", "pt")
+_SAMPLES, _SAMPLE_CHARS = 5, 1000
 
 
 @lru_cache(maxsize=4)
@@ -18,8 +19,13 @@ def _identifier(languages: tuple[str, ...]):
 
 
 def detect_language(text: str, languages: tuple[str, ...] = DOCUMENT_LANGUAGES) -> str:
-    """Most likely language of `text` among `languages` (the first one for empty text)."""
-    sample = " ".join(text.split())[:5000]
+    """Most likely language of `text` among `languages` (the first one for empty text).
+
+    A long text is sampled at five places along it: a book's first pages are often a licence or
+    a title page in another language than the book."""
+    words = " ".join(text.split())
+    step = max(len(words) // _SAMPLES, _SAMPLE_CHARS)
+    sample = " ".join(words[i : i + _SAMPLE_CHARS] for i in range(0, len(words), step)[:_SAMPLES])
     if not sample:
         return languages[0]
     lang, _prob = _identifier(tuple(languages)).classify(sample)

@@ -37,7 +37,9 @@ from vectorstore.structured_text import ParsedText, TextBuilder, collapse
 _SOFT_HYPHEN = "\ufffe"  # PDFium's mark of a hyphen it found at a line end
 # and the hyphens typesetters print where they break a word (a browser prints U+2010 for &shy;)
 _LINE_END_HYPHENS = (_SOFT_HYPHEN, "\u2010", "\u00ad")
-_SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302"}
+_SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "`": "\u0300",
+                    "\u02dc": "\u0303", "\u00b8": "\u0327", "\u02c7": "\u030c", "\u02d8": "\u0306",
+                    "\u02da": "\u030a", "\u00af": "\u0304"}
 # an arabic page number, or a well-formed roman one ("xviii", not any word of the letters ivxlcdm)
 _NUMBER = r"(?:\d{1,4}|(?=[ivxlcdm])m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))"
 _PAGE_NUMBER_ONLY = re.compile(rf"^[-–— ]*{_NUMBER}[-–— ]*$", re.I)
@@ -46,6 +48,8 @@ _BULLET = re.compile(r"^(?:[–•·▪◦*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
 _SENTENCE_END = re.compile(r"[.!?:;…]['\")\]»”’]*$")
 _MONO_FONT = re.compile(r"mono|courier|cmtt|typewriter|consol|menlo|code|\btt", re.I)
 _LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d+|[ivxlc]+)\s*$", re.I)
+_WORD = re.compile(r"[^\W\d_]{3}")  # a heading holds a word; a symbol font's glyph ("h") does not
+_TOKEN = re.compile(r"[^\W_]{2}")  # nor does a paragraph of symbols printed large or tiny
 _SECTION_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+\S")
 
 
@@ -86,9 +90,9 @@ def parse_pdf(data: bytes) -> ParsedText:
     body = _body_size([line for page in pages for line in page])
     _drop_furniture(pages, body)
     builder = TextBuilder()
-    assembler = _Assembler(builder, labels)
+    assembler = _Assembler(builder, labels, body)
     for index, lines in enumerate(pages):
-        assembler.page(_segments(lines, body, outline.get(index, [])), body)
+        assembler.page(_segments(lines, body, outline.get(index, [])))
     assembler.finish()
     title = collapse(meta.get("Title") or "") or _title_lines(pages[:2], body)
     return builder.build(title=title, date=_pdf_date(meta.get("CreationDate")))
@@ -139,14 +143,18 @@ def _page_lines(pdf, index: int) -> list[_Line]:
         height = page.get_height()
         text = textpage.get_text_range()
         lines: list[_Line] = []
+        entries = 0  # table-of-contents entries (dotted leaders): the headings say them
         current: list[int] = []  # indices of the current line's characters
         boxes: dict[int, tuple[float, float, float, float]] = {}
 
         def close() -> None:
-            inked = [i for i in current if not text[i].isspace()]
+            nonlocal entries
+            inked = [i for i in current if i in boxes]
             if inked:
                 line = _make_line(textpage, text, current, inked, boxes, height, index)
-                if not _LEADER.search(line.text):  # a table-of-contents entry: headings say it
+                if _LEADER.search(line.text):
+                    entries += 1
+                else:
                     lines.append(line)
             current.clear()
 
@@ -157,12 +165,19 @@ def _page_lines(pdf, index: int) -> list[_Line]:
             if not char.isspace():
                 raw.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top)
                 box = (left.value, right.value, bottom.value, top.value)
+                if box[0] == box[1] and box[2] == box[3]:
+                    # PDFium found no glyph box (seen in Ghostscript's PDFs, where whole letters
+                    # got one): the character stays where the text order puts it
+                    current.append(i)
+                    continue
                 boxes[i] = box
                 previous = next((boxes[j] for j in reversed(current) if j in boxes), None)
                 if previous is not None and _new_line(previous, box):
                     close()
             current.append(i)
         close()
+        if entries >= 5 and entries >= len(lines):
+            return []  # a contents page: its entries without leaders (chapters, wrapped titles) too
         return _reading_order(lines, page.get_width())
     finally:
         textpage.close()
@@ -265,7 +280,8 @@ def _title_lines(pages: list[list[_Line]], body: float) -> str | None:
 
 
 def _furniture_key(text: str) -> str:
-    return re.sub(r"\d+", "#", collapse(text).lower())
+    """A header's text with its page number, arabic or roman, made one sign."""
+    return re.sub(rf"^{_NUMBER}\b|\b{_NUMBER}$|\d+", "#", collapse(text).lower())
 
 
 def _drop_furniture(pages: list[list[_Line]], body: float) -> None:
@@ -344,11 +360,11 @@ class _Assembler:
     (footnotes below it do not count) is held and joined with the next page's first paragraph
     when that one starts in lower case, so a sentence printed across a page break is one."""
 
-    def __init__(self, builder: TextBuilder, labels: list[str]) -> None:
-        self.builder, self.labels = builder, labels
+    def __init__(self, builder: TextBuilder, labels: list[str], body: float) -> None:
+        self.builder, self.labels, self.body = builder, labels, body
         self.held: _Segment | None = None
 
-    def page(self, segments: list[_Segment], body: float) -> None:
+    def page(self, segments: list[_Segment]) -> None:
         if self.held is not None:
             first = segments[0] if segments else None
             if first is not None and first.kind == "text" and first.lines[0].text[:1].islower():
@@ -356,11 +372,11 @@ class _Assembler:
             else:
                 self._write(self.held)
             self.held = None
-        texts = [i for i, s in enumerate(segments) if s.kind == "text" and _is_body(s, body)]
+        texts = [i for i, s in enumerate(segments) if s.kind == "text" and _is_body(s, self.body)]
         last_body = texts[-1] if texts else None
         for i, segment in enumerate(segments):
             if i == last_body and segment.is_open and all(
-                    s.kind == "text" and not _is_body(s, body) for s in segments[i + 1 :]):
+                    s.kind == "text" and not _is_body(s, self.body) for s in segments[i + 1 :]):
                 self.held = segment
             else:
                 self._write(segment)
@@ -377,7 +393,8 @@ class _Assembler:
                                  page=label)
         elif segment.kind == "code":
             self.builder.lines("\n".join(ln.text for ln in segment.lines), page=label)
-        else:
+        elif 0.75 < segment.lines[0].size / self.body < 1.5 \
+                or _TOKEN.search(" ".join(ln.text for ln in segment.lines)):
             text, marks = _join_lines(segment.lines)
             self.builder.block(text, page=label,
                                page_marks=[(offset, self.labels[page]) for offset, page in marks])
@@ -394,7 +411,8 @@ def _heading_level(line: _Line, body: float, outline: list[tuple[int, str]]) -> 
     for level, title in outline:
         if key and key == _title_key(title):
             return level
-    if not outline and line.size >= body * 1.15 and len(line.text.split()) <= 12:
+    if not outline and line.size >= body * 1.15 and len(line.text.split()) <= 12 \
+            and _WORD.search(line.text):  # not a large symbol ("h" from a music font)
         number = _SECTION_NUMBER.match(line.text)
         return number.group(1).count(".") + 1 if number else 1
     return 0
