@@ -167,6 +167,7 @@ DEBIAN_DOCS = Path("/usr/share/doc")
 EDU_MANUAL = DEBIAN_DOCS / "debian-edu-doc-nl" / "debian-edu-bookworm-manual"
 LILYPOND = DEBIAN_DOCS / "lilypond" / "html" / "Documentation" / "learning.nl.pdf"
 EXPEYES = Path("/usr/share/expeyes/doc/fr-eyes.pdf")
+KICAD = DEBIAN_DOCS / "kicad" / "help" / "fr"
 not_installed = "Debian's package is not installed (scripts/test installs it)"
 
 
@@ -181,6 +182,18 @@ def test_docbook_html_table_of_cell_paragraphs_read_row_by_row():
     assert "Webserver" not in lines
 
 
+@pytest.mark.skipif(not KICAD.is_dir(), reason=not_installed)
+def test_asciidoctor_html_title_from_its_header_and_tables_by_row():
+    """KiCad's French manual (Asciidoctor): the document's <h1> sits in a header that is
+    dropped as furniture with the author line and the table of contents."""
+    doc = load_file(KICAD / "getting_started_in_kicad.html")
+    assert doc.title == "Démarrer avec KiCad"
+    assert "Table of Contents" not in doc.text and "The KiCad Team" not in doc.text
+    editor = load_file(KICAD / "eeschema.html")
+    assert "Shift | Shift | Shift | Add the item to the existing selection." \
+        in editor.text.splitlines()
+
+
 @pytest.mark.skipif(not EDU_MANUAL.with_suffix(".pdf").is_file(), reason=not_installed)
 def test_dblatex_pdf_without_contents_pages_or_roman_numbered_headers():
     """The same manual as PDF (DBLaTeX, xdvipdfmx): its contents pages list chapters without
@@ -190,6 +203,10 @@ def test_dblatex_pdf_without_contents_pages_or_roman_numbered_headers():
     assert not re.search(r"Bookworm [ivx]+\b", doc.text)
     assert "Inhoudsopgave" not in [h.title for h in doc.headings]
     assert "3.1.2 Hoofdserver" in [h.title for h in doc.headings]
+    # its tables row by row, a first cell printed on two lines whole
+    lines = doc.text.splitlines()
+    assert "Webserver | Apache/PHP | www" in lines
+    assert "Automatische netwerkconfiguratie van machines | DHCP | bootps" in lines
 
 
 @pytest.mark.skipif(not LILYPOND.is_file(), reason=not_installed)
@@ -243,6 +260,9 @@ def test_pdf_books_reflow_into_paragraphs_with_pages_and_outline(books):
     assert "Pour une liste de tous les délimiteurs disponibles, reportez-vous au tableau 3.8" \
         in fr.text
     assert "¡Señorita!" in nl.text and "¡Señorita!" in fr.text
+    # a table's rows are lines, their cells apart; code keeps its own wide spaces
+    assert "Expression | Valeur\nπ | 3,1416" in fr.text
+    assert "$\\pi$ & 3&1416 \\\\" in fr.text.splitlines()
     # the contents pages are left out: the headings say what they list
     assert "Woord vooraf v 1 Wat u moet weten" not in nl.text
     assert "Préface vii 1 Ce qu’il faut savoir" not in fr.text

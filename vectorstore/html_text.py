@@ -15,7 +15,7 @@ import re
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from vectorstore.structured_text import ParsedText, TextBuilder, collapse
+from vectorstore.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder, collapse
 
 _DROP_TAGS = {"script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside",
               "head", "form", "button", "select", "iframe", "object", "canvas", "map"}
@@ -38,6 +38,10 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 def parse_html(markup: str) -> ParsedText:
     soup = BeautifulSoup(markup, "html.parser")
     title_tag = soup.title.get_text(" ", strip=True) if soup.title else None
+    # the page's own <h1> when it is its <title> too, though in a header dropped as furniture
+    # (Asciidoctor puts the document's title there); else the first heading of the content
+    heading = soup.find("h1")
+    named = _inline_text(heading) if heading is not None and title_tag else None
     date = _meta_date(soup)
     description = _meta(soup, "description")
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
@@ -50,7 +54,8 @@ def parse_html(markup: str) -> ParsedText:
     walker.walk(root)
     walker.flush()
     first_heading = walker.builder.headings[0].title if walker.builder.headings else None
-    return walker.builder.build(title=first_heading or title_tag, date=date, description=description)
+    title = named if named and named == collapse(title_tag) else first_heading or title_tag
+    return walker.builder.build(title=title, date=date, description=description)
 
 
 def _is_furniture(tag: Tag) -> bool:
@@ -171,7 +176,7 @@ class _Walker:
             self.walk(table)
             self.flush()
             return
-        rows = [" | ".join(cells) for cells in rows if cells]
+        rows = [CELL_SEPARATOR.join(cells) for cells in rows if cells]
         caption = table.find("caption")
         if caption is not None and _inline_text(caption):
             self.builder.block(_inline_text(caption))

@@ -21,7 +21,7 @@ from vectorstore.html_text import parse_html
 from vectorstore.language import detect_language
 from vectorstore.markdown_text import parse_markdown
 from vectorstore.pdf_text import NoTextLayer, parse_pdf
-from vectorstore.structured_text import ParsedText, TextBuilder
+from vectorstore.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -188,7 +188,7 @@ def _parse_docx(data: bytes) -> ParsedText:
     title = None
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            rows = [" | ".join(c.text.strip() for c in row.cells if c.text.strip())
+            rows = [CELL_SEPARATOR.join(c.text.strip() for c in row.cells if c.text.strip())
                     for row in item.rows]
             builder.lines("\n".join(rows))
             continue

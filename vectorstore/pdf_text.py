@@ -9,6 +9,7 @@ character; from the boxes this module rebuilds what the eye does:
 - running headers (a line at the top of the page with a page number at one end, or the same
   line on several pages) and page numbers at the bottom are dropped;
 - two-column pages are read column by column;
+- a table's row stays one line, its cells apart by " | " where a space is wider than two ems;
 - headings come from the PDF's outline where it has one (matched to the line that prints it),
   else from lines set in a larger font;
 - every block keeps its page (the page label the PDF defines, else the page's number);
@@ -32,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from vectorstore import ocr
-from vectorstore.structured_text import ParsedText, TextBuilder, collapse
+from vectorstore.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder, collapse
 
 _SOFT_HYPHEN = "\ufffe"  # PDFium's mark of a hyphen it found at a line end
 # and the hyphens typesetters print where they break a word (a browser prints U+2010 for &shy;)
@@ -47,7 +48,8 @@ _NUMBER_AT_END = re.compile(rf"(?:^{_NUMBER}\s|\s{_NUMBER}$)", re.I)
 _BULLET = re.compile(r"^(?:[–•·▪◦*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
 _SENTENCE_END = re.compile(r"[.!?:;…]['\")\]»”’]*$")
 _MONO_FONT = re.compile(r"mono|courier|cmtt|typewriter|consol|menlo|code|\btt", re.I)
-_LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d+|[ivxlc]+)\s*$", re.I)
+_LEADER = re.compile(r"(?:\.\s?){5,}\s*\|?\s*(?:\d+|[ivxlc]+)\s*$", re.I)
+_CELL_GAP = 2.0  # ems between two words on a line that set them in different table cells
 _WORD = re.compile(r"[^\W\d_]{3}")  # a heading holds a word; a symbol font's glyph ("h") does not
 _TOKEN = re.compile(r"[^\W_]{2}")  # nor does a paragraph of symbols printed large or tiny
 _SECTION_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+\S")
@@ -200,17 +202,25 @@ def _make_line(textpage, text: str, indices: list[int], inked: list[int],
     first, last = inked[0], inked[-1]
     size = raw.FPDFText_GetFontSize(textpage.raw, first)
     code = _fixed_pitch(textpage, first) and _fixed_pitch(textpage, last)
-    return _Line(_compose_accents(text, indices, boxes), min(boxes[i][0] for i in inked),
+    return _Line(_line_text(text, indices, boxes, None if code else _CELL_GAP * size),
+                 min(boxes[i][0] for i in inked),
                  max(boxes[i][1] for i in inked), height - _baseline(textpage, first),
                  height - _baseline(textpage, last), size, page, code)
 
 
-def _compose_accents(text: str, indices: list[int],
-                     boxes: dict[int, tuple[float, float, float, float]]) -> str:
+def _line_text(text: str, indices: list[int], boxes: dict[int, tuple[float, float, float, float]],
+               cell_gap: float | None) -> str:
     """The line's text with each loose accent put on the letter it is printed above (old TeX
-    fonts draw "ë" as "e" plus a separate "¨", which PDFium may list anywhere in the line)."""
+    fonts draw "ë" as "e" plus a separate "¨", which PDFium may list anywhere in the line), and
+    " | " where a space is wider than `cell_gap`, as a table's cells are apart (None in code,
+    whose wide spaces align it)."""
     chars = {i: text[i] for i in indices}
     letters = [i for i in indices if i in boxes and text[i].isalpha()]
+    printed = [i for i in indices if i in boxes and text[i] not in _SPACING_ACCENTS]
+    for a, b in zip(printed, printed[1:], strict=False):
+        spaces = [k for k in range(a + 1, b) if k in chars and text[k].isspace()]
+        if spaces and cell_gap and boxes[b][0] - boxes[a][1] > cell_gap:
+            chars[spaces[0]] = CELL_SEPARATOR
     for i in indices:
         mark = _SPACING_ACCENTS.get(text[i])
         if mark is None or i not in boxes:
@@ -316,7 +326,7 @@ def _gap_after(lines: list[_Line], i: int) -> float:
 class _Segment:
     """A run of lines read as one unit: a paragraph, a code block or a heading."""
 
-    kind: str  # "text", "code" or "heading"
+    kind: str  # "text", "code", "row" (of a table) or "heading"
     lines: list[_Line]
     level: int = 0
 
@@ -337,16 +347,23 @@ def _segments(lines: list[_Line], body: float, outline: list[tuple[int, str]]) -
     margin = min(ln.x0 for ln in body_lines)
     right = max(ln.x1 for ln in body_lines)
     segments: list[_Segment] = []
-    for line in lines:
+    for line, below in zip(lines, [*lines[1:], None], strict=True):
         level = _heading_level(line, body, outline)
         last = segments[-1] if segments else None
+        if last is not None and last.kind == "row" and below is not None and not level \
+                and CELL_SEPARATOR not in line.text and CELL_SEPARATOR in below.text \
+                and abs(below.x0 - line.x0) < 2:
+            below.text = f"{line.text} {below.text}"  # a first cell on two lines, in a table
+            continue
         if level:
             segments.append(_Segment("heading", [line], level))
-        elif line.code:  # code keeps its lines: each is a statement, not part of a sentence
-            if last is not None and last.kind == "code":
+        elif line.code or CELL_SEPARATOR in line.text:
+            # code and table rows keep their lines: each is a statement or a row, not a sentence's
+            kind = "code" if line.code else "row"
+            if last is not None and last.kind == kind:
                 last.lines.append(line)
             else:
-                segments.append(_Segment("code", [line]))
+                segments.append(_Segment(kind, [line]))
         elif last is not None and last.kind == "text" and not _starts_paragraph(
                 last.lines[-1], line, last.lines[0], spacing, margin, right):
             last.lines.append(line)
@@ -391,7 +408,7 @@ class _Assembler:
         if segment.kind == "heading":
             self.builder.heading(segment.level, segment.lines[0].text.replace(_SOFT_HYPHEN, "-"),
                                  page=label)
-        elif segment.kind == "code":
+        elif segment.kind in ("code", "row"):
             self.builder.lines("\n".join(ln.text for ln in segment.lines), page=label)
         elif 0.75 < segment.lines[0].size / self.body < 1.5 \
                 or _TOKEN.search(" ".join(ln.text for ln in segment.lines)):

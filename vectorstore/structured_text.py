@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from vectorstore.documents import Heading, PageStart
 
 # control characters other than tab/newline come from broken extractions, never from prose
+CELL_SEPARATOR = " | "  # between the cells of a table row, whatever format the table came in
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\ufffe\uffff]")
 
 
