@@ -10,7 +10,8 @@ read it) we ask, after the question sets' normalisation:
 - nav blocks: paragraphs that are only a navigation label (previous, next, up, home);
 - cut per 1k words: line breaks inside a sentence (a lower-case letter or comma before the break,
   a lower-case letter after it), per thousand words: what the sentence splitter, the model and
-  the citation checks would see as two fragments.
+  the citation checks would see as two fragments. A table row (cells apart by " | ") is a line
+  of its own, not a cut.
 
     .venv/bin/python -m benchmarks.extractors [--out benchmarks/results]
 
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from vectorstore.chunking import sentence_spans
 from vectorstore.loaders import load_file
+from vectorstore.structured_text import CELL_SEPARATOR
 
 ROOT = Path(__file__).resolve().parent.parent / "eval" / "realdocs"
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
@@ -98,7 +100,9 @@ def measure() -> dict:
                 blocks = [normalise(b) for b in re.split(r"\n\s*\n", text)]
                 sentences = [normalise(text[s:e]) for s, e in sentence_spans(text)]
                 counts["furniture"] += sum(bool(FURNITURE.fullmatch(b.strip())) for b in blocks)
-                counts["cuts"] += len(CUT.findall(text))
+                rows_apart = "\n".join("|" if CELL_SEPARATOR in line else line
+                                        for line in text.split("\n"))
+                counts["cuts"] += len(CUT.findall(rows_apart))
                 counts["words"] += len(text.split())
                 for ev in evidence[source]:
                     ev_n = normalise(ev)
