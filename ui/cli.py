@@ -187,7 +187,7 @@ def _progress_bar(**options):
 
     if sys.stderr.isatty():
         return tqdm(file=sys.stderr, **options)
-    return tqdm(file=_LogLines(sys.stderr), mininterval=30, ascii=True, **options)
+    return tqdm(file=_LogLines(sys.stderr), mininterval=30, maxinterval=30, ascii=True, **options)
 
 
 def _ingest(kb, paths: list, replace: bool = False, quiet: bool = False):
