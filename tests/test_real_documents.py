@@ -260,6 +260,7 @@ def test_pdf_books_reflow_into_paragraphs_with_pages_and_outline(books):
     assert "Pour une liste de tous les délimiteurs disponibles, reportez-vous au tableau 3.8" \
         in fr.text
     assert "¡Señorita!" in nl.text and "¡Señorita!" in fr.text
+    assert "Merci !\n\nCe document est une traduction" in fr.text  # its drop cap "C" too
     # a table's rows are lines, their cells apart; code keeps its own wide spaces
     assert "Expression | Valeur\nπ | 3,1416" in fr.text
     assert "$\\pi$ & 3&1416 \\\\" in fr.text.splitlines()

@@ -355,6 +355,10 @@ def _segments(lines: list[_Line], body: float, outline: list[tuple[int, str]]) -
                 and abs(below.x0 - line.x0) < 2:
             below.text = f"{line.text} {below.text}"  # a first cell on two lines, in a table
             continue
+        if below is not None and len(line.text) == 1 and line.text.isalpha() \
+                and line.size > body * 1.5 and below.text[:1].islower():
+            below.text = line.text + below.text  # a drop cap: the paragraph's first letter
+            continue
         if level:
             segments.append(_Segment("heading", [line], level))
         elif line.code or CELL_SEPARATOR in line.text:
