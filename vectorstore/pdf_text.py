@@ -7,7 +7,7 @@ character; from the boxes this module rebuilds what the eye does:
   indent, a change of font size, a list bullet, or a short line that ends a sentence;
 - a word hyphenated at a line end is joined again (PDFium marks such hyphens);
 - running headers (a line at the top of the page with a page number at one end, or the same
-  line on several pages) and page numbers at the bottom are dropped;
+  line on several pages), page numbers at the bottom and contents pages are dropped;
 - two-column pages are read column by column;
 - a table's row stays one line, its cells apart by " | " where a space is wider than two ems;
 - headings come from the PDF's outline where it has one (matched to the line that prints it),
@@ -19,7 +19,7 @@ Letters that old TeX fonts build from a letter and a separate accent ("geı¨nte
 are composed again, since no normalisation does it and search would miss the word.
 Measured on the realdocs PDFs against pypdf's text: see README, "Reading documents".
 
-One module of ~440 lines: every step works on the same page, line and character model, and
+One module of ~480 lines: every step works on the same page, line and character model, and
 splitting it would pass those structures between modules for no reader's gain.
 """
 
@@ -168,8 +168,8 @@ def _page_lines(pdf, index: int) -> list[_Line]:
                 raw.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top)
                 box = (left.value, right.value, bottom.value, top.value)
                 if box[0] == box[1] and box[2] == box[3]:
-                    # PDFium found no glyph box (seen in Ghostscript's PDFs, where whole letters
-                    # got one): the character stays where the text order puts it
+                    # PDFium found no glyph box (some letters of Ghostscript's PDFs and of the
+                    # LaTeX books): the character stays where the text order puts it
                     current.append(i)
                     continue
                 boxes[i] = box
@@ -414,7 +414,7 @@ class _Assembler:
                                  page=label)
         elif segment.kind in ("code", "row"):
             self.builder.lines("\n".join(ln.text for ln in segment.lines), page=label)
-        elif 0.75 < segment.lines[0].size / self.body < 1.5 \
+        elif 0.75 * self.body < segment.lines[0].size < 1.5 * self.body \
                 or _TOKEN.search(" ".join(ln.text for ln in segment.lines)):
             text, marks = _join_lines(segment.lines)
             self.builder.block(text, page=label,
