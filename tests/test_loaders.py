@@ -141,6 +141,8 @@ def test_markdown_structure_code_lists_tables_and_wrapped_lines():
 
 def test_docx_headings_lists_and_tables_in_document_order():
     docx = pytest.importorskip("docx")
+    from docx.enum.style import WD_STYLE_TYPE
+
     d = docx.Document()
     d.add_heading("Onderhoudsplan", 0)
     d.add_heading("Pompen", 1)
@@ -150,12 +152,23 @@ def test_docx_headings_lists_and_tables_in_document_order():
     for row, cells in zip(table.rows, [("pomp", "interval"), ("P1", "6 maanden")], strict=True):
         for cell, value in zip(row.cells, cells, strict=True):
             cell.text = value
+    merged = d.add_table(rows=2, cols=3)
+    merged.cell(0, 0).merge(merged.cell(0, 2)).text = "Jaarplanning"
+    for cell, value in zip(merged.rows[1].cells, ("Q1", "Q2", "Q3"), strict=True):
+        cell.text = value
     d.add_heading("Kleppen", 1)
     d.add_paragraph("Kleppen worden jaarlijks vervangen.")
+    # Word's table of contents: entries in "TOC N" styles, which repeat the headings
+    d.styles.add_style("TOC 1", WD_STYLE_TYPE.PARAGRAPH)
+    d.add_paragraph("Inhoud", style="TOC Heading")
+    d.add_paragraph("Pompen\t1", style="TOC 1")
     buf = io.BytesIO()
     d.save(buf)
     doc = load_bytes("plan.docx", buf.getvalue())
     assert doc.title == "Onderhoudsplan"
+    lines = doc.text.splitlines()  # a merged cell once, not once per grid column it spans
+    assert lines[lines.index("Jaarplanning") + 1] == "Q1 | Q2 | Q3"
+    assert "Inhoud" not in doc.text and "Pompen\t1" not in doc.text
     assert doc.text.index("- Olie verversen") < doc.text.index("P1 | 6 maanden") < doc.text.index(
         "Kleppen worden")
     assert doc.section_at(doc.text.index("Kleppen worden")) == "Onderhoudsplan › Kleppen"

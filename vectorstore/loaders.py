@@ -188,13 +188,11 @@ def _parse_docx(data: bytes) -> ParsedText:
     title = None
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            rows = [CELL_SEPARATOR.join(c.text.strip() for c in row.cells if c.text.strip())
-                    for row in item.rows]
-            builder.lines("\n".join(rows))
+            builder.lines("\n".join(_docx_row(row) for row in item.rows))
             continue
         text = item.text.strip()
         style = (item.style.name if item.style is not None else "").lower()
-        if not text:
+        if not text or style.startswith("toc"):  # Word's table of contents: the headings say it
             continue
         level = _DOCX_HEADING.match(style)
         if style == "title":  # above every "Heading N"
@@ -214,6 +212,18 @@ def _parse_docx(data: bytes) -> ParsedText:
 
 
 _DOCX_HEADING = re.compile(r"^heading\s*(\d)?")
+
+
+def _docx_row(row) -> str:
+    """A table row's cells; a merged cell, which python-docx gives once per grid column it
+    spans, is written once."""
+    cells, seen = [], []  # the cells' XML elements, held so that `is` tells them apart
+    for cell in row.cells:
+        text = cell.text.strip()
+        if text and not any(cell._tc is tc for tc in seen):
+            cells.append(text)
+        seen.append(cell._tc)
+    return CELL_SEPARATOR.join(cells)
 
 _PARSERS: dict[str, Callable[[bytes], ParsedText]] = {
     ".txt": _parse_txt,
