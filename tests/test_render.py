@@ -115,7 +115,8 @@ def book_sentences():
     """Sentences of the Dutch LaTeX book that run over two printed lines, with their pages."""
     doc = load_file(BOOK)
     spans = [(s, e) for s, e in sentence_spans(doc.text) if 150 < e - s < 300]
-    return [(doc.text[s:e], [p.label for p in doc.pages if p.start <= s][-1]) for s, e in spans[::40]]
+    return [(doc.text[s:e], [p.label for p in doc.pages if p.start <= s][-1])
+            for s, e in spans[:: len(spans) // 5]]  # five spread over the book
 
 
 def test_a_cited_pdf_page_is_drawn_with_the_quote_marked_over_its_lines(book_sentences, tmp_path):
