@@ -272,6 +272,11 @@ def test_a_verified_answer_is_replaced_by_the_best_source_sentence_in_the_askers
     named = fake("De haven ontving 4.812 zeeschepen in 2025 en groeit pas na 2028 verder [1].")
     answer = assistant(kb, use_embeddings, named, quote="on").ask(SHIPS_NL)
     assert answer.text.startswith("De haven ontving 4.812") and len(named.seen) == 1
+    # ... unless the sentence that names it lost its citation: no source backs it
+    unbacked = fake(f"{draft} Brandt also opened an office in Rotterdam.", quote)
+    answer = assistant(kb, use_embeddings, unbacked, quote="on").ask(question)
+    assert answer.text.startswith("In 2025 the port of Vlaardam received 4,812 sea ships")
+    assert "Rotterdam" not in answer.text
     # "auto" quotes for the local model only
     assert Settings.from_env(backend="local").should_quote
     assert not Settings.from_env(backend="compatible", openai_base_url="http://x").should_quote

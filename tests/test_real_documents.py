@@ -376,3 +376,26 @@ def test_language_of_a_book_whose_first_pages_are_an_english_licence(books):
     licence = Path("/usr/share/common-licenses/GPL-3").read_text()[:8000]
     for name, language in (("lshort-nl.pdf", "nl"), ("lshort-fr.pdf", "fr")):
         assert detect_language(licence + "\n\n" + books[name].text) == language
+
+
+def test_technical_terms_of_real_documents_are_found_where_they_are_written(books, html_pages):
+    """The commands, paths and file names of the books and manual pages are terms an answer
+    must carry as written (`assistant.grounding.specifics.terms`); each sentence carries its
+    own (the PDF reader writes them as printed), and a term counts in no other form."""
+    from assistant.grounding.specifics import missing_specifics, terms
+
+    documents = [*books.values(), *html_pages.values()]
+    found = set()
+    for document in documents:
+        for start, end in sentence_spans(document.text):
+            sentence = document.text[start:end]
+            own = [t.text for t in terms(sentence)]
+            found.update(own)
+            assert not set(own) & set(missing_specifics(sentence, sentence)), sentence
+    commands = {t for t in found if t.startswith("\\")}
+    assert {"\\documentclass", "\\begin", "\\section", "\\newcommand"} <= commands
+    assert len(commands) > 200
+    assert {".gih", ".gpl", "--without-gvfs"} <= found
+    # the command one letter longer is not the command
+    assert missing_specifics("Gebruik \\sectionx.", "Gebruik \\section{Inleiding}.") == [
+        "\\sectionx"]

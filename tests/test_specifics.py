@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.grounding.citations import parse_claims, verify_citations
-from assistant.grounding.specifics import lost_numbers, missing_specifics, names, numbers
+from assistant.grounding.specifics import lost_numbers, missing_specifics, names, numbers, terms
 from tests.conftest import CORPUS
 from vectorstore.chunking import sentence_spans
 from vectorstore.documents import Chunk, ScoredChunk
@@ -40,6 +40,39 @@ def test_the_same_specifics_in_another_language_or_format_are_found(claim, passa
 ])
 def test_a_specific_the_passage_lacks_is_reported(claim, passage, missing):
     assert missing in missing_specifics(claim, passage)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Zet het bestand in de map ~/.config/havenlog/ en herstart.", ["~/.config/havenlog"]),
+    ("Laad het pakket met \\usepackage[dutch]{babel} of \\selectlanguage.",
+     ["\\usepackage", "\\selectlanguage"]),
+    ("Une copie se trouve sur ftp://ftp.example.be/pub/ (Belgique).", ["ftp://ftp.example.be/pub"]),
+    ("Open sessionrc.txt, /etc/hosts or ./configure, see www.example.org/docs.",
+     ["sessionrc.txt", "/etc/hosts", "./configure", "www.example.org/docs"]),
+    ("Het .hvl-bestand bewaart de lagen; start met --verbose (of -v).",
+     [".hvl-bestand", "--verbose", "-v"]),
+    # prose: abbreviations, a French inversion, versions, menus and decimals are no terms
+    ("Diffère-t-il, p.ex. en 2.6 of v2.6, e.g. via Bewerken → Voorkeuren, i.e. 3,5 cm?", []),
+    ("Het werkte.Daarna niet meer, zei hij.", []),
+])
+def test_technical_terms_are_commands_paths_files_and_options(text, found):
+    assert [t.text for t in terms(text)] == found
+
+
+@pytest.mark.parametrize(("claim", "passage", "missing"), [
+    ("Zet hem in ~/.havenlog/.", "Zet hem in de map ~/.havenlog, dan vindt Havenlog hem.", []),
+    ("Het .hvl-bestand bewaart alles.", "In de eigen HVL-opmaak blijft alles bewaard.", []),
+    ("See FTP://FTP.example.be.", "Une copie sur ftp://ftp.example.be/ (Belgique).", []),
+    ("Zet hem in ~/.havenlog.", "Zet hem in de map havenlog van je thuismap.", ["~/.havenlog"]),
+    ("Gebruik \\renewcommand.", "Met \\newcommand maak je een opdracht.", ["\\renewcommand"]),
+    ("Start it with --quiet.", "Start it with --verbose to see more.", ["--quiet"]),
+])
+def test_a_term_counts_only_as_written(claim, passage, missing):
+    """A command, path or file name is never translated: it counts only as the passage writes
+    it (case aside); only an extension may lose its dot or take a compound's tail."""
+    assert missing_specifics(claim, passage) == missing
+    # what the asker wrote is theirs to repeat
+    assert missing_specifics(claim, passage, question=f"Wat doet {' '.join(missing)}?") == []
 
 
 @pytest.mark.parametrize(("text", "translation", "lost"), [

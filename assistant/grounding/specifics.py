@@ -14,7 +14,13 @@ format it is written there:
 - names (capitalised words not opening a sentence, words with inner capitals, acronyms of four
   letters or more): present in the passage or its document's title, compared without case and
   accents; a shared stem counts (five letters, fewer for short names), so "Europese" matches
-  "européenne" and "Unie" matches "Union".
+  "européenne" and "Unie" matches "Union";
+- technical terms — commands ("\\documentclass"), paths ("~/.config", "/etc/hosts"), URLs, file
+  and domain names ("setup.cfg", "ftp.example.org"), file extensions (".png") and options
+  ("--verbose"): what a manual's answer is made of, never translated, often lower case (so no
+  name), and exactly what a small model garbles or borrows from a neighbouring passage. They
+  must occur as written, case aside; an extension may lose its dot or take a compound's tail
+  ("png" for ".png", ".png-bestand").
 
 Number words that double as common words are not numbers here: "een", "un", "une", "one"
 (articles), Dutch "onze" (our), French "cent" (as in "pour cent").
@@ -167,6 +173,41 @@ def names(text: str) -> list[Specific]:
     return found
 
 
+# a command, URL, path, file or domain name, extension or option, as manuals write them
+_TERM = re.compile(r"""(?<![\w\\/.~-])(
+    \\[A-Za-z@]{2,}                                   # a TeX command
+  | [a-z][a-z0-9+.-]*://[^\s"'”»)\]]+                  # a URL
+  | (?:~|\.{1,2})?/[\w.~-]+(?:/[\w.~-]+)*/?            # a path
+  | [A-Za-z_][\w-]+(?:\.[\w-]+)*\.[a-z][a-z0-9]{1,7}(?:/[\w.~%-]+)*  # a file or domain name
+  | \.[A-Za-z][\w]{1,9}(?:-[^\W\d_]+)?                 # an extension or hidden file
+  | --?[A-Za-z][\w-]*                                   # an option
+)(?![\w/])""", re.VERBOSE)
+_OPTION_BEFORE = re.compile(r"(?:^|[\s(\[])$")
+
+
+def terms(text: str) -> list[Specific]:
+    """Technical terms in `text`: commands, URLs, paths, file and domain names, extensions and
+    options (see the module doc). An option counts only after a space or bracket or at the start
+    (a hyphen inside a word joins it: "diffère-t-il"); a closing slash does not count."""
+    found = []
+    for match in _TERM.finditer(text):
+        term = match.group(1).rstrip(".,;:")
+        term = term.rstrip("/") or term
+        if term.startswith("-") and not _OPTION_BEFORE.search(text[: match.start()]):
+            continue
+        if len(term) >= 2:
+            found.append(Specific(term, frozenset({fold(term)}), "term"))
+    return found
+
+
+def _term_in(term: str, folded_passage: str) -> bool:
+    if term in folded_passage:
+        return True
+    extension = re.fullmatch(r"\.([a-z]\w*)(?:-[^\W\d_]+)?", term)
+    return bool(extension) and bool(re.search(rf"(?<!\w){extension.group(1)}(?!\w)",
+                                               folded_passage))
+
+
 def _name_in(name: str, passage_words: set[str], passage: str) -> bool:
     if name in passage:
         return True
@@ -179,11 +220,12 @@ def _names_only(text: str) -> str:
 
 
 def missing_specifics(claim: str, passage: str, title: str = "", question: str = "") -> list[str]:
-    """The numbers, dates and names of `claim` that `passage` (or its title) does not carry.
+    """The numbers, dates, names and technical terms of `claim` that `passage` (or its title)
+    does not carry.
 
-    Names the asker used in `question` are exempt: an answer restating its subject invents
-    nothing (the passage may call it "he" or "the company"). Numbers are never exempt: a false
-    premise often arrives as a number in the question.
+    Names and terms the asker used in `question` are exempt: an answer restating its subject
+    invents nothing (the passage may call it "he" or "the company"). Numbers are never exempt: a
+    false premise often arrives as a number in the question.
     """
     haystack = f"{title}\n{passage}\n{_names_only(question)}"
     forms = passage_forms(haystack)
@@ -191,6 +233,9 @@ def missing_specifics(claim: str, passage: str, title: str = "", question: str =
     words = {fold(w.group(0)) for w in _WORD.finditer(haystack)}
     missing = [s.text for s in numbers(claim) if not s.forms & forms]
     missing += [s.text for s in names(claim) if not _name_in(next(iter(s.forms)), words, folded)]
+    exempt = fold(question)
+    missing += [s.text for s in terms(claim)
+                if not _term_in(fold(s.text), folded) and not _term_in(fold(s.text), exempt)]
     return missing
 
 

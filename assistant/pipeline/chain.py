@@ -27,7 +27,12 @@ import numpy as np
 from assistant import prompts
 from assistant.answer import AbstainReason, Answer, Citation
 from assistant.grounding import abstention
-from assistant.grounding.citations import Verification, strip_markers, verify_citations
+from assistant.grounding.citations import (
+    Verification,
+    parse_claims,
+    strip_markers,
+    verify_citations,
+)
 from assistant.grounding.extractive import extract_answer
 from assistant.grounding.specifics import lost_numbers, missing_specifics
 from assistant.models.backends import Backend, ChatBackend, ExtractiveBackend, History
@@ -294,16 +299,19 @@ class Assistant:
         more often (dev set, local model, accuracy 0.48 / 0.47 against 0.68 / 0.53 extractive, tune
         / check). The model's answer still decides whether there is an answer at all: only once
         it has been verified are its words replaced, so this never turns an abstention into an
-        answer. The model's answer also stays when it names something the quote lacks (a name
-        or number beyond the question's: the best-scored sentence is then often a neighbouring
-        one), and when the quote cannot be brought into the asker's language or fails
-        verification."""
+        answer. The model's answer also stays when a sentence of it that kept its citation names
+        something the quote lacks (a name, number, command or path beyond the question's: the
+        best-scored sentence is then often a neighbouring one, or stops before the path it leads
+        in to), and when the quote cannot be brought into the asker's language or fails
+        verification. A sentence left uncited holds nothing a source was found to support, so
+        it does not hold the quote back."""
         question = answer.standalone_question
         chosen = extract_answer(question, answer.retrieved, self.kb)
         if not chosen:
             return None
         text = " ".join(f"{c.text} [{c.source}]" for c in chosen)
-        if missing_specifics(strip_markers(answer.text), text, question=question):
+        cited = " ".join(claim.text for claim in parse_claims(answer.text) if claim.markers)
+        if missing_specifics(cited, text, question=question):
             return None
         translated = self._in_language(answer, text, ms)
         if foreign_sentences(translated, answer.language):
