@@ -225,6 +225,7 @@ def _docx_row(row) -> str:
         seen.append(cell._tc)
     return CELL_SEPARATOR.join(cells)
 
+
 _PARSERS: dict[str, Callable[[bytes], ParsedText]] = {
     ".txt": _parse_txt,
     ".md": _parse_markdown,

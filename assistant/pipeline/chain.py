@@ -27,12 +27,7 @@ import numpy as np
 from assistant import prompts
 from assistant.answer import AbstainReason, Answer, Citation
 from assistant.grounding import abstention
-from assistant.grounding.citations import (
-    Verification,
-    parse_claims,
-    strip_markers,
-    verify_citations,
-)
+from assistant.grounding.citations import Verification, parse_claims, strip_markers, verify_citations
 from assistant.grounding.extractive import extract_answer
 from assistant.grounding.specifics import lost_numbers, missing_specifics
 from assistant.models.backends import Backend, ChatBackend, ExtractiveBackend, History
