@@ -426,6 +426,39 @@ def test_an_extractive_answer_keeps_the_sentence_after_its_lead_in(tmp_path, use
     assert _following(text, "Een route wis je met de prullenbak naast haar naam.") is None
 
 
+def test_a_name_every_retrieved_passage_carries_earns_no_bonus(tmp_path, use_embeddings):
+    """A manual names its tool in every passage: a sentence repeating that name is no likelier to
+    answer, so only key terms that some retrieved passage lacks lift a sentence's score."""
+    from assistant.grounding.extractive import RANK_BONUS, TERM_BONUS
+
+    manual, other = tmp_path / "kaartlab.txt", tmp_path / "schijven.txt"
+    manual.write_text(
+        "Kaartlab en het geheugen\n\nKaartlab houdt kaarten in het werkgeheugen zolang ze open "
+        "zijn. Neem voor de tegelcache de helft van het werkgeheugen.\n\n"
+        "Kaartlab en de schijf\n\nKaartlab schrijft wat niet in de cache past naar de schijf. "
+        "Een snelle SSD maakt dat minder merkbaar.\n", encoding="utf-8")
+    other.write_text("Schijven\n\nEen tegelcache op een snelle SSD vult het werkgeheugen aan.\n",
+                     encoding="utf-8")
+    base = KnowledgeBase(StoreConfig(data_dir=tmp_path / "kb", embedding="use",
+                                     chunking=ChunkingConfig(30, 0)), embeddings=use_embeddings)
+    base.ingest([manual])
+
+    def term_bonuses(question: str, hits) -> set[float]:
+        similarity = {text: score for text, _, score in base.best_sentences(question, hits)}
+        return {round(s.score - similarity[s.text] - RANK_BONUS * (len(hits) - s.source), 6)
+                for s in rank_sentences(question, hits, base)}
+
+    question = "Hoeveel geheugen raadt Kaartlab aan voor de tegelcache?"
+    hits = base.search(question, 5)
+    assert len(hits) > 1 and all("Kaartlab" in f"{h.chunk.title} {h.chunk.text}" for h in hits)
+    assert term_bonuses(question, hits) == {0.0}
+    # the same name, in only some of the passages, tells them apart again
+    base.ingest([other])
+    hits = base.search(question, 5)
+    assert any("Kaartlab" not in f"{h.chunk.title} {h.chunk.text}" for h in hits)
+    assert term_bonuses(question, hits) == {0.0, round(TERM_BONUS, 6)}
+
+
 def test_a_question_that_asks_two_things_is_answered_in_both_parts():
     from assistant.grounding.extractive import question_parts
 
@@ -440,3 +473,4 @@ def test_a_question_that_asks_two_things_is_answered_in_both_parts():
     # one question with a coordination inside it stays whole
     assert question_parts("How do rain and wind change the harbour's schedule?") == [
         "How do rain and wind change the harbour's schedule"]
+

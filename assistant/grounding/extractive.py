@@ -2,7 +2,8 @@
 
 Candidates are the stored sentences of the retrieved chunks, ranked by the similarity of their
 vectors (the knowledge base's own multilingual model, computed at ingest) to the question, plus
-small bonuses for sharing the question's key terms and for belonging to a higher-ranked chunk.
+small bonuses for sharing the question's key terms (those not every retrieved chunk carries) and
+for belonging to a higher-ranked chunk.
 A key term counts when it is in the sentence or in its document's title: articles name their
 subject in the title and then call them "he" or "she", so the sentence that answers a question
 about a person often does not repeat the name.
@@ -42,7 +43,7 @@ def rank_sentences(question: str, hits: Sequence[ScoredChunk], knowledge_base, p
     """The `pool` stored sentences of `hits` most similar to the question, rescored with the
     key-term and rank bonuses, best first."""
     number = {h.chunk.chunk_id: n for n, h in enumerate(hits, start=1)}
-    terms = [t.lower() for t in key_terms(question)]
+    terms = _telling_terms(question, hits)
     scored = []
     for text, chunk_id, similarity in knowledge_base.best_sentences(question, list(hits), n=pool):
         n = number[chunk_id]
@@ -53,6 +54,21 @@ def rank_sentences(question: str, hits: Sequence[ScoredChunk], knowledge_base, p
         scored.append(RankedSentence(similarity + bonus, n, " ".join(text.split())))
     scored.sort(key=lambda item: -item.score)
     return scored
+
+
+def _telling_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:
+    """The question's key terms (lower case) that some retrieved chunk lacks, text and title.
+
+    Why: a term every retrieved chunk carries cannot tell their sentences apart. A manual names
+    its program or language in nearly every passage, so the sentence that repeats the name won
+    the bonus over the one that answers. Measured (extractive, tune / check): realdocs accuracy
+    0.44 / 0.20 -> 0.48 / 0.16, abstention on unanswerable 0.60 / 0.20 -> 0.80 / 0.60 (a sentence
+    that only shared the name no longer reaches the answer threshold), wrong abstentions 0.20 /
+    0.24 -> 0.20 / 0.32; news accuracy 0.76 -> 0.80 on tune, the rest unchanged.
+    """
+    terms = [t.lower() for t in key_terms(question)]
+    carried = [f"{h.chunk.text} {h.chunk.title}".lower() for h in hits]
+    return [t for t in terms if not all(t in text for text in carried)]
 
 
 def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
