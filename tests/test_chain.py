@@ -473,4 +473,3 @@ def test_a_question_that_asks_two_things_is_answered_in_both_parts():
     # one question with a coordination inside it stays whole
     assert question_parts("How do rain and wind change the harbour's schedule?") == [
         "How do rain and wind change the harbour's schedule"]
-
