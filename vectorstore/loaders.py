@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,7 +118,10 @@ def load_bytes(name: str, data: bytes, path: str | None = None) -> SourceDocumen
 def decode_text(data: bytes) -> str:
     """Decode bytes as text; binary content is refused rather than turned into mojibake.
     Line ends become `\n` and control characters that never belong to prose are dropped."""
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    head = data[:8192]
+    # a binary file is full of NUL bytes; a text file may hold a stray one (javadoc prints the
+    # NUL character a constant documents), which is dropped below with the other controls
+    if head.count(b"\x00") > len(head) // 100 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise RejectedFile("", "binary content, not a text file")
     text = None
     for encoding in ("utf-8-sig", "utf-16"):
@@ -183,7 +187,7 @@ def _parse_docx(data: bytes) -> ParsedText:
     import docx
     from docx.table import Table
 
-    document = docx.Document(io.BytesIO(data))
+    document = docx.Document(io.BytesIO(_external_hyperlinks(data)))
     builder = TextBuilder()
     title = None
     for item in document.iter_inner_content():
@@ -212,6 +216,26 @@ def _parse_docx(data: bytes) -> ParsedText:
 
 
 _DOCX_HEADING = re.compile(r"^heading\s*(\d)?")
+# a hyperlink relationship without TargetMode: LibreOffice writes links within the document so
+# (Target="#anchor"), and python-docx then looks for a part of that name and fails to open it
+_INTERNAL_HYPERLINK = re.compile(
+    rb'(<Relationship\b(?=[^>]*relationships/hyperlink")(?![^>]*TargetMode)[^>]*?)(\s*/>)')
+
+
+def _external_hyperlinks(data: bytes) -> bytes:
+    """The DOCX package with every hyperlink relationship marked external (see above)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        rels = {name: archive.read(name) for name in archive.namelist() if name.endswith(".rels")}
+        if not any(_INTERNAL_HYPERLINK.search(xml) for xml in rels.values()):
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as fixed:
+            for item in archive.infolist():
+                content = rels.get(item.filename) or archive.read(item.filename)
+                if item.filename in rels:
+                    content = _INTERNAL_HYPERLINK.sub(rb'\1 TargetMode="External"\2', content)
+                fixed.writestr(item, content)
+    return out.getvalue()
 
 
 def _docx_row(row) -> str:

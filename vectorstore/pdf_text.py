@@ -160,23 +160,31 @@ def _page_lines(pdf, index: int) -> list[_Line]:
                     lines.append(line)
             current.clear()
 
+        # characters PDFium gives no glyph box (some letters of Ghostscript's PDFs and of the
+        # LaTeX books) stay where the text order puts them, in the word of the next character
+        # with a box: a word whose first letters have none may start a new line ("ba" of
+        # "balken" stayed at the end of the line above)
+        pending: list[int] = []
         for i, char in enumerate(text):
             if char in "\r\n":
+                current.extend(pending)
+                pending.clear()
                 close()
                 continue
             if not char.isspace():
                 raw.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top)
                 box = (left.value, right.value, bottom.value, top.value)
                 if box[0] == box[1] and box[2] == box[3]:
-                    # PDFium found no glyph box (some letters of Ghostscript's PDFs and of the
-                    # LaTeX books): the character stays where the text order puts it
-                    current.append(i)
+                    pending.append(i)
                     continue
                 boxes[i] = box
                 previous = next((boxes[j] for j in reversed(current) if j in boxes), None)
                 if previous is not None and _new_line(previous, box):
                     close()
+            current.extend(pending)
+            pending.clear()
             current.append(i)
+        current.extend(pending)
         close()
         if entries >= 5 and entries >= len(lines):
             return []  # a contents page: its entries without leaders (chapters, wrapped titles) too
@@ -343,6 +351,7 @@ def _segments(lines: list[_Line], body: float, outline: list[tuple[int, str]]) -
     steps = [b.top - a.last_top for a, b in zip(lines, lines[1:], strict=False)
              if b.top - a.last_top > 0]
     spacing = statistics.median(steps) if steps else body * 1.2
+    lines = _join_wrapped_headings(lines, body, outline)
     body_lines = [ln for ln in lines if abs(ln.size - body) < 0.6] or lines
     margin = min(ln.x0 for ln in body_lines)
     right = max(ln.x1 for ln in body_lines)
@@ -437,6 +446,45 @@ def _heading_level(line: _Line, body: float, outline: list[tuple[int, str]]) -> 
         number = _SECTION_NUMBER.match(line.text)
         return number.group(1).count(".") + 1 if number else 1
     return 0
+
+
+def _join_wrapped_headings(lines: list[_Line], body: float, outline: list[tuple[int, str]]
+                           ) -> list[_Line]:
+    """A heading printed on two or three lines made one line: the lines together are an outline
+    entry of the page, or (without an outline) they are set in the same large font, one right
+    below the other, and the first does not end a sentence."""
+    titles = {_title_key(title) for _, title in outline}
+    joined: list[_Line] = []
+    i = 0
+    while i < len(lines):
+        line, taken = lines[i], 1
+        for more in (2, 3):
+            group = lines[i : i + more]
+            if len(group) < more:
+                break
+            key = _title_key(" ".join(ln.text for ln in group))
+            if outline and key in titles and _title_key(line.text) not in titles:
+                taken = more
+                break
+            if not outline and _large_run(group, body):
+                taken = more
+        if taken > 1:
+            group = lines[i : i + taken]
+            line = _Line(" ".join(ln.text for ln in group), min(ln.x0 for ln in group),
+                         max(ln.x1 for ln in group), line.top, group[-1].last_top, line.size,
+                         line.page, False)
+        joined.append(line)
+        i += taken
+    return joined
+
+
+def _large_run(group: list[_Line], body: float) -> bool:
+    first = group[0]
+    return first.size >= body * 1.15 and _WORD.search(first.text) is not None \
+        and all(abs(ln.size - first.size) < 0.3 and not ln.code for ln in group) \
+        and all(0 < b.top - a.last_top < 1.6 * a.size and not _SENTENCE_END.search(a.text)
+                for a, b in zip(group, group[1:], strict=False)) \
+        and len(" ".join(ln.text for ln in group).split()) <= 20
 
 
 def _title_key(text: str) -> str:
