@@ -28,7 +28,7 @@ own files (`apt-get download` + `dpkg-deb -x`, no dependencies, no root needed),
 `~/.cache/kenbron/debian-docs`; PDFs printed by Chromium and LibreOffice and DOCX files written
 by LibreOffice and pandoc are made from the Debian Administrator's Handbook's Dutch pages.
 
-    .venv/bin/python -m benchmarks.retention [--out benchmarks/results] [--fetch-only]
+    .venv/bin/python -m benchmarks.retention [--out benchmarks/results] [--fetch-only] [--limit N]
 """
 
 from __future__ import annotations
@@ -119,10 +119,11 @@ def package_root(package: str) -> Path:
     return root
 
 
-def source_files(generator: Generator) -> list[Path]:
+def source_files(generator: Generator, limit: int = PAGES) -> list[Path]:
+    """The generator's first `limit` files (HTML pages, PDFs, DOCX), made where need be."""
     root = package_root(generator.package)
     found = sorted({p for g in generator.globs for p in root.glob(g) if p.is_file()})
-    return _made(generator, found[:PAGES]) if generator.make else found[:PAGES]
+    return _made(generator, found[:limit]) if generator.make else found[:limit]
 
 
 def _made(generator: Generator, pages: list[Path]) -> list[Path]:
@@ -448,13 +449,14 @@ def main() -> None:
     parser.add_argument("--fetch-only", action="store_true",
                         help="download and extract the packages and make the derived files")
     parser.add_argument("--only", help="generators whose name contains this")
+    parser.add_argument("--limit", type=int, default=PAGES, help="files per generator")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     results = []
     for generator in GENERATORS:
         if args.only and args.only.lower() not in generator.name.lower():
             continue
-        files = source_files(generator)
+        files = source_files(generator, args.limit)
         if args.fetch_only:
             log.info("%s: %d files", generator.name, len(files))
             continue

@@ -398,3 +398,26 @@ def test_technical_terms_of_real_documents_are_found_where_they_are_written(book
     # the command one letter longer is not the command
     assert missing_specifics("Gebruik \\sectionx.", "Gebruik \\section{Inleiding}.") == [
         "\\sectionx"]
+
+
+@pytest.mark.skipif(not EDU_MANUAL.with_suffix(".pdf").is_file() or not EXPEYES.is_file(),
+                    reason=not_installed)
+@pytest.mark.parametrize(("pdf", "heading", "opening"), [
+    (EDU_MANUAL.with_suffix(".pdf"),
+     "14.1 De historiek van configuratie-instellingen: wijzigingen in /etc/ opvolgen met behulp "
+     "van Git, een systeem voor versiebeheer", "Met etckeeper worden de wijzigingen"),
+    (EXPEYES, "2.19 Déphasage dans des circuits RC en courant alternatif", None),
+])
+def test_pdf_heading_printed_on_two_lines_is_one_heading(pdf, heading, opening):
+    """A heading that wraps is one heading, so the passages below it cite its section and not
+    the one before (DBLaTeX and pdfTeX print long titles on two lines)."""
+    doc = load_file(pdf)
+    found = next((h for h in doc.headings if h.title == heading), None)
+    assert found is not None, [h.title for h in doc.headings if h.title[:4] == heading[:4]]
+    below = found.start + len(heading) + 40
+    assert heading in doc.section_at(below).split(" › ")
+    for chunk in chunk_document(doc):
+        if opening and opening in chunk.text:
+            assert chunk.section.endswith(heading)
+            opening = None
+    assert opening is None
