@@ -172,3 +172,82 @@ def test_docx_headings_lists_and_tables_in_document_order():
     assert doc.text.index("- Olie verversen") < doc.text.index("P1 | 6 maanden") < doc.text.index(
         "Kleppen worden")
     assert doc.section_at(doc.text.index("Kleppen worden")) == "Onderhoudsplan › Kleppen"
+
+
+NOTES_MARKDOWN = """# Onderhoud van de server
+
+De back-up draait elke nacht om twee uur.[^1] Controleer daarna het logboek.
+
+## Herstel
+
+Een herstel begint met het commando `restore --latest`.[^2]
+
+[^1]: Op zaterdag draait hij pas om vier uur, na het onderhoudsvenster.
+[^2]: Gebruik eerst de proefmodus om te zien wat er teruggezet wordt.
+"""
+
+
+@pytest.mark.parametrize("writer", ["pandoc", "libreoffice"])
+def test_docx_footnotes_follow_the_paragraph_that_cites_them(tmp_path, writer):
+    """Word keeps footnotes in a part of their own, which python-docx does not read: a
+    document's notes (often its caveats and exceptions) were lost. DOCX as pandoc and LibreOffice
+    write it."""
+    import shutil
+    import subprocess
+
+    tools = {"pandoc": ["pandoc"], "libreoffice": ["pandoc", "soffice"]}[writer]
+    if any(shutil.which(tool) is None for tool in tools):
+        pytest.skip(f"{writer} is not installed (scripts/test installs it)")
+    source = tmp_path / "notes.md"
+    source.write_text(NOTES_MARKDOWN)
+    target = tmp_path / "notes.docx"
+    if writer == "pandoc":
+        subprocess.run(["pandoc", str(source), "-o", str(target)], check=True)
+    else:  # pandoc writes OpenDocument, LibreOffice turns it into Word's format
+        subprocess.run(["pandoc", str(source), "-o", str(tmp_path / "notes.odt")], check=True)
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile",
+                        "--headless", "--convert-to", "docx:MS Word 2007 XML", "--outdir",
+                        str(tmp_path / "out"), str(tmp_path / "notes.odt")], check=True,
+                       capture_output=True, timeout=300)
+        target = tmp_path / "out" / "notes.docx"
+    doc = load_file(target)
+    text = doc.text
+    first = text.index("[1] Op zaterdag draait hij pas om vier uur")
+    assert text.index("twee uur.") < first < text.index("Herstel")
+    assert text.index("restore --latest") < text.index("[2] Gebruik eerst de proefmodus")
+
+
+def test_docx_text_in_content_controls_text_boxes_and_tracked_insertions():
+    """Text python-docx's `Paragraph.text` and body iteration skip: a content control around
+    paragraphs (templates, cover pages), a tracked insertion, a text box (written once, though
+    Word stores it twice for old and new readers); deleted text stays out."""
+    docx = pytest.importorskip("docx")
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    mc = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    d = docx.Document()
+    d.add_paragraph("Inleiding van het rapport.")
+    body = d.element.body
+    sectpr = body[-1]
+    sectpr.addprevious(parse_xml(
+        f'<w:sdt {w}><w:sdtContent><w:p><w:r><w:t>De pomp staat in kelder B.</w:t></w:r></w:p>'
+        '</w:sdtContent></w:sdt>'))
+    sectpr.addprevious(parse_xml(
+        f'<w:p {w}><w:r><w:t xml:space="preserve">De druk is </w:t></w:r><w:ins w:id="1" '
+        'w:author="a"><w:r><w:t>vier</w:t></w:r></w:ins><w:del w:id="2" w:author="a"><w:r>'
+        '<w:delText>drie</w:delText></w:r></w:del><w:r><w:t xml:space="preserve"> bar.</w:t>'
+        '</w:r></w:p>'))
+    box = ('<w:txbxContent><w:p><w:r><w:t>Let op: sluit eerst de kraan.</w:t></w:r></w:p>'
+           '</w:txbxContent>')
+    sectpr.addprevious(parse_xml(
+        f'<w:p {w} {mc}><w:r><w:t xml:space="preserve">Zie het kader. </w:t></w:r><w:r>'
+        f'<mc:AlternateContent><mc:Choice Requires="wps"><w:drawing>{box}</w:drawing>'
+        f'</mc:Choice><mc:Fallback><w:pict>{box}</w:pict></mc:Fallback></mc:AlternateContent>'
+        '</w:r></w:p>'))
+    buf = io.BytesIO()
+    d.save(buf)
+    text = load_bytes("rapport.docx", buf.getvalue()).text
+    assert text.split("\n\n") == ["Inleiding van het rapport.", "De pomp staat in kelder B.",
+                                  "De druk is vier bar.", "Zie het kader.",
+                                  "Let op: sluit eerst de kraan."]

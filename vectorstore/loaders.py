@@ -9,20 +9,19 @@ file never stops the others of an ingest run.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from vectorstore.documents import SourceDocument
+from vectorstore.docx_text import parse_docx
 from vectorstore.html_text import parse_html
 from vectorstore.language import detect_language
 from vectorstore.markdown_text import parse_markdown
 from vectorstore.pdf_text import NoTextLayer, parse_pdf
-from vectorstore.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder
+from vectorstore.structured_text import ParsedText
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -183,73 +182,6 @@ def _parse_html(data: bytes) -> ParsedText:
     return parse_html(decode_text(data))
 
 
-def _parse_docx(data: bytes) -> ParsedText:
-    import docx
-    from docx.table import Table
-
-    document = docx.Document(io.BytesIO(_external_hyperlinks(data)))
-    builder = TextBuilder()
-    title = None
-    for item in document.iter_inner_content():
-        if isinstance(item, Table):
-            builder.lines("\n".join(_docx_row(row) for row in item.rows))
-            continue
-        text = item.text.strip()
-        style = (item.style.name if item.style is not None else "").lower()
-        if not text or style.startswith("toc"):  # Word's table of contents: the headings say it
-            continue
-        level = _DOCX_HEADING.match(style)
-        if style == "title":  # above every "Heading N"
-            title = title or text
-            builder.heading(0, text)
-        elif level:
-            builder.heading(int(level.group(1) or 1), text)
-        elif style.startswith("list") or item._p.pPr is not None and item._p.pPr.numPr is not None:
-            builder.block(f"- {text}")
-        else:
-            builder.block(text)
-    props = document.core_properties
-    first_heading = builder.headings[0].title if builder.headings else None
-    parsed = builder.build(title=props.title or title or first_heading)
-    parsed.date = props.created.date().isoformat() if props.created else None
-    return parsed
-
-
-_DOCX_HEADING = re.compile(r"^heading\s*(\d)?")
-# a hyperlink relationship without TargetMode: LibreOffice writes links within the document so
-# (Target="#anchor"), and python-docx then looks for a part of that name and fails to open it
-_INTERNAL_HYPERLINK = re.compile(
-    rb'(<Relationship\b(?=[^>]*relationships/hyperlink")(?![^>]*TargetMode)[^>]*?)(\s*/>)')
-
-
-def _external_hyperlinks(data: bytes) -> bytes:
-    """The DOCX package with every hyperlink relationship marked external (see above)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        rels = {name: archive.read(name) for name in archive.namelist() if name.endswith(".rels")}
-        if not any(_INTERNAL_HYPERLINK.search(xml) for xml in rels.values()):
-            return data
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as fixed:
-            for item in archive.infolist():
-                content = rels.get(item.filename) or archive.read(item.filename)
-                if item.filename in rels:
-                    content = _INTERNAL_HYPERLINK.sub(rb'\1 TargetMode="External"\2', content)
-                fixed.writestr(item, content)
-    return out.getvalue()
-
-
-def _docx_row(row) -> str:
-    """A table row's cells; a merged cell, which python-docx gives once per grid column it
-    spans, is written once."""
-    cells, seen = [], []  # the cells' XML elements, held so that `is` tells them apart
-    for cell in row.cells:
-        text = cell.text.strip()
-        if text and not any(cell._tc is tc for tc in seen):
-            cells.append(text)
-        seen.append(cell._tc)
-    return CELL_SEPARATOR.join(cells)
-
-
 _PARSERS: dict[str, Callable[[bytes], ParsedText]] = {
     ".txt": _parse_txt,
     ".md": _parse_markdown,
@@ -257,7 +189,7 @@ _PARSERS: dict[str, Callable[[bytes], ParsedText]] = {
     ".pdf": parse_pdf,
     ".html": _parse_html,
     ".htm": _parse_html,
-    ".docx": _parse_docx,
+    ".docx": parse_docx,
 }
 
 
