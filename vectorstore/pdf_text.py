@@ -143,7 +143,10 @@ def _page_lines(pdf, index: int) -> list[_Line]:
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     try:
         height = page.get_height()
-        text = textpage.get_text_range()
+        # one character per PDFium index: `get_text_range()` leaves out control characters
+        # (Ghostscript's PDFs hold some), and every box after one belonged to the next letter
+        text = "".join(chr(raw.FPDFText_GetUnicode(textpage.raw, i))
+                       for i in range(textpage.count_chars()))
         lines: list[_Line] = []
         entries = 0  # table-of-contents entries (dotted leaders): the headings say them
         current: list[int] = []  # indices of the current line's characters
@@ -160,31 +163,23 @@ def _page_lines(pdf, index: int) -> list[_Line]:
                     lines.append(line)
             current.clear()
 
-        # characters PDFium gives no glyph box (some letters of Ghostscript's PDFs and of the
-        # LaTeX books) stay where the text order puts them, in the word of the next character
-        # with a box: a word whose first letters have none may start a new line ("ba" of
-        # "balken" stayed at the end of the line above)
-        pending: list[int] = []
         for i, char in enumerate(text):
+            if char < " " and char not in "\r\n\t":
+                continue  # a control character prints nothing
             if char in "\r\n":
-                current.extend(pending)
-                pending.clear()
                 close()
                 continue
             if not char.isspace():
                 raw.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top)
                 box = (left.value, right.value, bottom.value, top.value)
                 if box[0] == box[1] and box[2] == box[3]:
-                    pending.append(i)
+                    current.append(i)  # no glyph box: it stays where the text order puts it
                     continue
                 boxes[i] = box
                 previous = next((boxes[j] for j in reversed(current) if j in boxes), None)
                 if previous is not None and _new_line(previous, box):
                     close()
-            current.extend(pending)
-            pending.clear()
             current.append(i)
-        current.extend(pending)
         close()
         if entries >= 5 and entries >= len(lines):
             return []  # a contents page: its entries without leaders (chapters, wrapped titles) too
