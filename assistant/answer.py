@@ -138,6 +138,11 @@ class Answer:
     # the answering model was asked (False for gate abstentions, the extractive backend, errors
     # before generation): what latency figures of the model should count
     model_called: bool = False
+    # the backend's text as written (markers included), and its own answer once translated and
+    # verified, before the quote step put source sentences in its place: with `text`, which
+    # step made an answer right or wrong (`assistant.evaluation.budget`); None where not reached
+    draft: str | None = None
+    model_answer: str | None = None
 
     @property
     def context_chunk_ids(self) -> list[str]:
@@ -162,5 +167,7 @@ class Answer:
             "error": self.error,
             "abstain_reason": self.abstain_reason,
             "model_called": self.model_called,
+            "draft": self.draft,
+            "model_answer": self.model_answer,
         }
 

@@ -164,6 +164,8 @@ def test_unsupported_answer_is_an_abstention(kb, use_embeddings):
     answer = a.ask("What did Altman say about ChatGPT's safety?")
     assert answer.abstained
     assert answer.removed_citations
+    # the draft is kept for the error budget; the model's answer never passed verification
+    assert answer.draft == "Paris is the capital of France [1]." and answer.model_answer is None
 
 
 def test_key_term_gate_abstains_without_calling_the_model(kb, use_embeddings):
@@ -260,6 +262,8 @@ def test_a_verified_answer_is_replaced_by_the_best_source_sentence_in_the_askers
     assert f" [1]\n\nIn the source’s own words: “{original}” [1]" in answer.text
     assert [c.quote for c in answer.citations if c.quote == original]
     assert not answer.removed_citations
+    # what the model wrote, and its verified answer before the quote stood in its place
+    assert answer.draft == draft and answer.model_answer.startswith("Vlaardam received 4,812")
     # the model's verdict still decides: no answer, no quote
     silent = fake("NOT_FOUND")
     answer = assistant(kb, use_embeddings, silent, quote="on").ask(question)

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation.metrics import Report, build_report, compute_metrics, hit_rank, normalise
+from assistant.evaluation.metrics import (
+    Report,
+    build_report,
+    compute_metrics,
+    error_budget,
+    hit_rank,
+    normalise,
+    stage_of,
+)
 from assistant.evaluation.questions import QuestionSetError, load_questions
 from assistant.evaluation.records import EvalRecord
 from assistant.evaluation.run import markdown_report, ragas_samples, write_outputs
@@ -207,3 +215,47 @@ def test_dev_sets_summary_puts_both_sets_side_by_side_by_half(tmp_path):
     assert header == "| metric | news tune | news check | realdocs tune | realdocs check |"
     questions = next(line for line in lines if line.startswith("| questions"))
     assert questions == "| questions | 31 | 38 | 30 | 30 |"
+
+
+HIT = chunks("Er vielen negen doden.")
+
+
+@pytest.mark.parametrize(("fields", "stage"), [
+    ({"answer": "Negen [1].", "draft": "Negen [1].", "model_answer": "Negen [1]."}, "right"),
+    ({"retrieved": chunks("niets"), "answer": "Twee."}, "not retrieved"),
+    ({"abstained": True, "abstain_reason": "key_terms"}, "gate: key_terms"),
+    ({"abstained": True, "abstain_reason": "model", "draft": "NOT_FOUND"}, "model declined"),
+    ({"answer": "Twee [1].", "draft": "Twee [1].", "model_answer": "Twee [1]."}, "model wrong"),
+    # a right draft the checks turned into an abstention, or cut
+    ({"abstained": True, "abstain_reason": "unsupported", "draft": "Negen [1]."},
+     "verification removed a right answer"),
+    ({"answer": "Er vielen doden [1].", "draft": "Negen [1] en [2].",
+      "model_answer": "Er vielen doden [1]."}, "verification removed a right answer"),
+    # a right verified answer the quote step replaced by a sentence that lacks it
+    ({"answer": "Er vielen doden [1].", "draft": "Negen [1].", "model_answer": "Negen [1]."},
+     "quote step replaced a right answer"),
+    # written before drafts were kept: the stage between the model and the checks is unknown
+    ({"answer": "Twee."}, "model wrong or checks (no draft recorded)"),
+    ({"answerable": False, "must_include": [], "answer": "Negen."},
+     "answered an unanswerable question"),
+    ({"answerable": False, "must_include": [], "abstained": True}, "abstained, unanswerable"),
+    ({"error": "model stopped"}, "error"),
+])
+def test_error_budget_names_the_stage_that_decided_each_question(fields, stage):
+    r = record(**{"retrieved": HIT, **fields})
+    assert stage_of(r, 5) == stage
+    assert error_budget([r], 5)[stage] == 1
+
+
+def test_error_budget_counts_what_the_quote_step_gained_and_is_in_the_reports(tmp_path):
+    gained = record(retrieved=HIT, answer="Er vielen negen doden [1].", draft="Veel [1].",
+                    model_answer="Veel [1].")
+    lost = record(retrieved=HIT, answer="Er vielen doden [1].", draft="Negen [1].",
+                  model_answer="Negen [1].")
+    budget = error_budget([gained, lost], 5)
+    assert budget == {"right": 1, "quote step replaced a right answer": 1,
+                      "quote step made a wrong answer right": 1}
+    report = build_report([gained, lost], 5, {})
+    assert report.budget["overall"] == budget
+    assert Report.from_dict(json.loads(json.dumps(report.to_dict()))).budget == report.budget
+    assert "| quote step replaced a right answer | 1 |" in markdown_report(report, [gained, lost])

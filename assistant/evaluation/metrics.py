@@ -8,8 +8,9 @@ not apply to a slice is ``None`` (JSON ``null``), never 0.
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.evaluation.questions import Question
@@ -45,6 +46,10 @@ DEFINITIONS = {
     "answer_language_ok": "questions answered without error: share whose answer is in the "
     "question's language (detected offline; answers under 4 words trust the reported language)",
     "errors": "questions whose answering failed with an error (counted as not correct)",
+    "error_budget": "per question, the stage that decided its outcome: right; not retrieved; "
+    "the evidence gate; the model declined or wrote a wrong answer with the evidence before it; "
+    "verification removed, or the quote step replaced, a right answer; an unanswerable question "
+    "answered (and, apart, the wrong answers the quote step made right)",
     "latency_ms": "per question: retrieval time, time to first answer token, total time; p50 and "
     "p95 over the questions of the slice",
 }
@@ -216,6 +221,87 @@ def answer_support(record: EvalRecord) -> float:
     return max((c.support for c in record.citations), default=0.0)
 
 
+# --- the error budget ----------------------------------------------------------------------
+# For every question, the stage of the pipeline that decided its outcome: accuracy says how many
+# answers are right, the budget where the others were lost, so a change can name the line it
+# moved. The stages, in the pipeline's order (`stage_of`):
+#
+# - `right` / `abstained, unanswerable`: nothing lost;
+# - `not retrieved`: no passage holding the evidence among the top k, and the answer is not right;
+# - `gate: <reason>`: abstained before the model read anything (`key_terms`, `no_sources`);
+# - `model declined`: the model said the passages do not answer;
+# - `model wrong`: what the model wrote, in its own words or translated, lacks what a right
+#   answer needs, with the evidence among the passages it was given;
+# - `verification removed a right answer`: the model's answer was right, and the checks after it
+#   abstained (`unsupported`, `no_number`) or cut the part that made it right;
+# - `quote step replaced a right answer`: the model's verified answer was right, the quoted
+#   source sentences that stand in its place are not;
+# - `answered an unanswerable question`;
+# - `error`; `not judged` (an answerable question without `must_include`).
+#
+# "Right" is `answer_accuracy`'s rule (every `must_include` group present). Beside the stages,
+# `quote step made a wrong answer right` counts what the quote step gained, so its gain and its
+# cost are read together. Records written before drafts were kept have no draft: their model and
+# verification stages read `model wrong or checks (no draft recorded)`.
+
+GATE_REASONS = ("key_terms", "no_sources")
+STAGES = ("right", "abstained, unanswerable", "not retrieved", "gate: key_terms",
+          "gate: no_sources", "model declined", "model wrong",
+          "verification removed a right answer", "quote step replaced a right answer",
+          "model wrong or checks (no draft recorded)", "answered an unanswerable question",
+          "error", "not judged")
+QUOTE_GAIN = "quote step made a wrong answer right"
+
+
+def _right(text: str | None, record: EvalRecord) -> bool:
+    return bool(text) and satisfies_must_include(MARKER.sub(" ", text or ""),
+                                                 record.asked.must_include)
+
+
+def stage_of(record: EvalRecord, k: int) -> str:
+    """The stage that decided this question's outcome (see "the error budget" above)."""
+    asked = record.asked
+    if record.error:
+        return "error"
+    if not asked.answerable:
+        return "abstained, unanswerable" if record.abstained else \
+            "answered an unanswerable question"
+    if not asked.must_include:
+        return "not judged"
+    if not record.abstained and _right(record.answer, record):
+        return "right"
+    if asked.evidence and hit_rank(record, k) is None:
+        return "not retrieved"
+    if record.abstained and record.abstain_reason in GATE_REASONS:
+        return f"gate: {record.abstain_reason}"
+    if record.abstained and record.abstain_reason == "model":
+        return "model declined"
+    if record.draft is None:
+        return "model wrong or checks (no draft recorded)"
+    if not (_right(record.draft, record) or _right(record.model_answer, record)):
+        return "model wrong"
+    if record.abstained or not _right(record.model_answer, record):
+        return "verification removed a right answer"
+    return "quote step replaced a right answer"
+
+
+def quote_gained(record: EvalRecord) -> bool:
+    """The quoted sentences are right where the model's own verified answer was not."""
+    return (record.asked.answerable and bool(record.asked.must_include) and not record.abstained
+            and record.model_answer is not None and record.model_answer != record.answer
+            and _right(record.answer, record) and not _right(record.model_answer, record))
+
+
+def error_budget(records: Sequence[EvalRecord], k: int) -> dict[str, int]:
+    """Questions per stage (only the stages that occur, in the pipeline's order), then the
+    quote step's gains."""
+    counts = Counter(stage_of(r, k) for r in records)
+    budget = {stage: counts[stage] for stage in STAGES if counts[stage]}
+    if any(r.model_answer is not None for r in records):
+        budget[QUOTE_GAIN] = sum(quote_gained(r) for r in records)
+    return budget
+
+
 @dataclass(frozen=True)
 class CurvePoint:
     threshold: float
@@ -246,6 +332,8 @@ class Report:
     abstention_curve: dict[str, list[CurvePoint]]
     config: dict[str, Any]  # what produced it, as written by `evaluation.run.config_of`
     judge: dict[str, Any] | None = None  # `evaluation.judge.judge_report`
+    # questions per stage that decided them, overall and per half (`error_budget`)
+    budget: dict[str, dict[str, int]] = field(default_factory=dict)
 
     SLICES = ("by_split", "by_category", "by_language")
 
@@ -255,6 +343,7 @@ class Report:
             data[key] = {name: m.to_dict() for name, m in getattr(self, key).items()}
         data["abstention_curve"] = {half: [asdict(p) for p in points]
                                     for half, points in self.abstention_curve.items()}
+        data["error_budget"] = self.budget
         data["config"] = self.config
         data["definitions"] = DEFINITIONS
         if self.judge is not None:
@@ -268,7 +357,8 @@ class Report:
         curve = {half: [CurvePoint(**p) for p in points]
                  for half, points in (data.get("abstention_curve") or {}).items()}
         return cls(overall=Metrics.from_dict(data["overall"]), abstention_curve=curve,
-                   config=data.get("config", {}), judge=data.get("judge"), **slices)
+                   config=data.get("config", {}), judge=data.get("judge"),
+                   budget=data.get("error_budget") or {}, **slices)
 
 
 def build_report(records: Sequence[EvalRecord], k: int, config: dict[str, Any]) -> Report:
@@ -288,4 +378,7 @@ def build_report(records: Sequence[EvalRecord], k: int, config: dict[str, Any]) 
         abstention_curve={name: abstention_curve([r for r in records if r.asked.split == name])
                           for name in ("tune", "check")},
         config=config,
+        budget={"overall": error_budget(records, k), **{
+            name: error_budget([r for r in records if r.asked.split == name], k)
+            for name in ("tune", "check")}},
     )

@@ -51,6 +51,8 @@ class EvalRecord:
     language: str | None = None
     timings: Timings = field(default_factory=Timings)
     error: str | None = None
+    draft: str | None = None  # `Answer.draft`, `Answer.model_answer`: see there
+    model_answer: str | None = None
     judge: dict[str, Any] | None = None  # set by `assistant.evaluation.judge` when a judge model scored it
 
     @classmethod
@@ -62,7 +64,8 @@ class EvalRecord:
             citations=list(answer.citations), removed_citations=list(answer.removed_citations),
             added_citations=list(answer.added_citations), abstained=answer.abstained,
             abstain_reason=answer.abstain_reason, model_called=answer.model_called,
-            language=answer.language, timings=replace(answer.timings), error=answer.error)
+            language=answer.language, timings=replace(answer.timings), error=answer.error,
+            draft=answer.draft, model_answer=answer.model_answer)
 
     def to_dict(self) -> dict[str, Any]:
         """One line of results.jsonl: the question's fields, flat, then the outcome's."""

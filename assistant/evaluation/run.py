@@ -15,7 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.metrics import DEFINITIONS, RATES, Report, hit_rank, satisfies_must_include
+from assistant.evaluation.metrics import (
+    DEFINITIONS,
+    QUOTE_GAIN,
+    RATES,
+    STAGES,
+    Report,
+    hit_rank,
+    satisfies_must_include,
+)
 from assistant.evaluation.questions import Question
 from assistant.evaluation.records import EvalRecord
 
@@ -101,6 +109,14 @@ def markdown_report(report: Report, records: Sequence[EvalRecord],
         for metric in RATES:
             lines.append(f"| {metric} | " + " | ".join(_fmt(s.rate(metric)) for s in slices.values())
                          + " |")
+    if report.budget:
+        halves = list(report.budget)
+        lines += ["", "## Error budget", "",
+                  "Per question, the stage that decided its outcome:", "",
+                  "| stage | " + " | ".join(halves) + " |", "|---|" + "---|" * len(halves)]
+        for stage in budget_stages(report.budget.values()):
+            lines.append(f"| {stage} | " + " | ".join(
+                str(report.budget[h].get(stage, 0)) for h in halves) + " |")
     curve = report.abstention_curve
     if any(curve.values()):
         lines += ["", "## Abstention trade-off", "",
@@ -214,7 +230,17 @@ def halves_table(reports: dict[str, Report]) -> str:
         lines.append(f"| {stage} p50 (ms) | " + " | ".join(
             _fmt(reports[name].by_split[half].latency_ms[stage].p50)
             for name, half in columns) + " |")
+    budgets = [reports[name].budget.get(half, {}) for name, half in columns]
+    for stage in budget_stages(budgets):
+        lines.append(f"| budget: {stage} | " + " | ".join(
+            str(b.get(stage, 0)) for b in budgets) + " |")
     return "\n".join(lines) + "\n"
+
+
+def budget_stages(budgets) -> list[str]:
+    """The error budget's stages that occur in any of `budgets`, in the pipeline's order."""
+    present = {stage for budget in budgets for stage in budget}
+    return [stage for stage in (*STAGES, QUOTE_GAIN) if stage in present]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

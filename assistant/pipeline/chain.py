@@ -239,6 +239,7 @@ class Assistant:
             yield StreamEvent("answer", self._failed(answer, exc, ms()))
             return
         yield StreamEvent("checking", None)
+        answer.draft = text
         reason = abstention.declined(text, self.backend.calls_model)
         if reason:
             yield from self._abstain(answer, ms(), reason)
@@ -250,6 +251,7 @@ class Assistant:
         if reason:
             yield from self._abstain(answer, ms(), reason)
             return
+        answer.model_answer = answer.text
         if self.backend.calls_model and self.settings.should_quote:
             quoted = self._quoted(answer, ms)
             if quoted is not None:
