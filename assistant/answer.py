@@ -143,6 +143,11 @@ class Answer:
     # step made an answer right or wrong (`assistant.evaluation.budget`); None where not reached
     draft: str | None = None
     model_answer: str | None = None
+    # the answer passed the checks but disagrees with the evidence (`abstention.unsure`): its
+    # text says "not sure" and points at the best passage, cited; `withheld` is the answer it
+    # stands in for
+    unsure: bool = False
+    withheld: str | None = None
 
     @property
     def context_chunk_ids(self) -> list[str]:
@@ -156,6 +161,7 @@ class Answer:
             "answer": self.text,
             "language": self.language,
             "abstained": self.abstained,
+            "unsure": self.unsure,
             "citations": [c.to_dict() for c in self.citations],
             "removed_citations": [c.to_dict() for c in self.removed_citations],
             "added_citations": [c.to_dict() for c in self.added_citations],
@@ -169,5 +175,6 @@ class Answer:
             "model_called": self.model_called,
             "draft": self.draft,
             "model_answer": self.model_answer,
+            "withheld": self.withheld,
         }
 

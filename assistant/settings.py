@@ -27,13 +27,14 @@ class BackendKind:
 
     remote: bool  # a model behind an API: fast and able to translate questions for retrieval
     quotes: bool  # the small local model: its verified answer is replaced by quoted sentences
+    doubts: bool  # the small local model: a verified answer at odds with the evidence is "not sure"
 
 
 BACKENDS = {
-    "local": BackendKind(remote=False, quotes=True),
-    "openai": BackendKind(remote=True, quotes=False),
-    "compatible": BackendKind(remote=True, quotes=False),
-    "extractive": BackendKind(remote=False, quotes=False),
+    "local": BackendKind(remote=False, quotes=True, doubts=False),
+    "openai": BackendKind(remote=True, quotes=False, doubts=False),
+    "compatible": BackendKind(remote=True, quotes=False, doubts=False),
+    "extractive": BackendKind(remote=False, quotes=False, doubts=False),
 }
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the official release: anything else is refused.
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
@@ -120,6 +121,7 @@ class Settings:
     translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
     evidence_sentences: int = 3
     quote_answers: str = "auto"  # on, off, or auto: on for the local model, off for remote ones
+    not_sure: str = "auto"  # on, off, or auto: on for the local model (`BackendKind.doubts`)
     # the app
     uploads: str = "open"  # open, password, off; see `upload_policy`
     admin_password: str | None = field(default=None, repr=False)
@@ -173,6 +175,14 @@ class Settings:
         return _flag(self.quote_answers)
 
     @property
+    def should_doubt(self) -> bool:
+        """Say "not sure" and point at the best passage when a verified answer disagrees with
+        the evidence (`abstention.unsure`)?"""
+        if self.not_sure == "auto":
+            return BACKENDS[self.backend].doubts
+        return _flag(self.not_sure)
+
+    @property
     def should_translate(self) -> bool:
         """Translate questions for retrieval? Each translation is one extra model call."""
         if self.translate_queries == "auto":
@@ -212,6 +222,7 @@ VARIABLES = {
     "translate_queries": "KENBRON_TRANSLATE_QUERIES",
     "evidence_sentences": "KENBRON_EVIDENCE_SENTENCES",
     "quote_answers": "KENBRON_QUOTE_ANSWERS",
+    "not_sure": "KENBRON_NOT_SURE",
     "uploads": "KENBRON_UPLOADS",
     "admin_password": "KENBRON_ADMIN_PASSWORD",
     "api_key": "KENBRON_API_KEY",

@@ -48,3 +48,12 @@ def test_after_verifying_needs_a_citation_and_for_a_quantity_a_number():
     assert abstention.after_verifying(restated, "Waaraan schrijft Brandt de groei toe?") is None
     uncited = verify_citations("De haven ontving 7.000 zeeschepen [1].", [_hit(HARBOUR)], _embed_same)
     assert abstention.after_verifying(uncited, question) is AbstainReason.UNSUPPORTED
+
+
+def test_unsure_when_a_citation_is_weak_or_the_best_passage_goes_uncited():
+    from assistant.grounding.abstention import UNSURE_MIN_SUPPORT, unsure
+
+    assert not unsure([1.0, 0.9], {"a", "b"}, "a")
+    assert unsure([1.0, UNSURE_MIN_SUPPORT - 0.01], {"a"}, "a")  # a weakly backed claim
+    assert unsure([1.0], {"b"}, "a")  # rests on a lower-ranked passage only
+    assert not unsure([], set(), "a")  # no citation: that is an abstention's business

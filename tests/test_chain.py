@@ -60,10 +60,10 @@ SHIPS_NL = "Hoeveel zeeschepen ontving de haven van Vlaardam in 2025?"
 SHIPS_FR = "Combien de navires le port de Vlaardam a-t-il reçus en 2025 ?"
 
 
-def assistant(kb, use_embeddings, model, quote: str = "off") -> Assistant:
+def assistant(kb, use_embeddings, model, quote: str = "off", not_sure: str = "on") -> Assistant:
     """The chain's own logic; the model's answer stands unless `quote` is on."""
     settings = Settings.from_env(backend="local", data_dir=str(kb.config.data_dir), embedding="use",
-                                 quote_answers=quote)
+                                 quote_answers=quote, not_sure=not_sure)
     return Assistant(settings, knowledge_base=kb, chat_model=model, verify_embeddings=use_embeddings)
 
 
@@ -477,3 +477,31 @@ def test_a_question_that_asks_two_things_is_answered_in_both_parts():
     # one question with a coordination inside it stays whole
     assert question_parts("How do rain and wind change the harbour's schedule?") == [
         "How do rain and wind change the harbour's schedule"]
+
+
+def test_an_answer_at_odds_with_the_best_passage_is_not_sure_and_points_at_it(kb, use_embeddings):
+    """A verified answer that cites none of the best-ranked passage (a related sentence of
+    another passage presented as the answer) becomes "not sure" with the best passage quoted
+    and cited; switched off, the answer stands."""
+    question = "Wie is de havenmeester van Vlaardam?"
+    hits = kb.search(question, 5)
+    assert "Vlaardam" in hits[0].chunk.text
+    other = next(s for s in rank_sentences(question, hits, kb)  # a lower-ranked passage's
+                 if s.source > 1 and hits[s.source - 1].chunk.language == "nl")
+    reply = f"{other.text} [{other.source}]"
+    answer = assistant(kb, use_embeddings, fake(reply)).ask(question)
+    assert answer.unsure and not answer.abstained
+    assert answer.withheld == reply and answer.draft == reply
+    assert answer.text.startswith("Ik ben niet zeker dat de documenten hierop antwoorden.")
+    [citation] = answer.citations
+    assert citation.chunk_id == hits[0].chunk.chunk_id  # a sentence of it, not its title
+    assert citation.quote != "Haven van Vlaardam" and citation.quote in hits[0].chunk.text
+    assert answer.text.endswith(f"“{citation.quote}” [{citation.n}]")
+    assert kb.document_text(citation.source_id)[citation.start:citation.end] == citation.quote
+    assert answer.to_dict()["unsure"] is True
+    plain = assistant(kb, use_embeddings, fake(reply), not_sure="off").ask(question)
+    assert not plain.unsure and plain.text == reply
+    # an answer that cites the best passage and is well backed is an answer
+    right = assistant(kb, use_embeddings, fake(
+        "In 2025 ontving de haven van Vlaardam 4.812 zeeschepen [1].")).ask(SHIPS_NL)
+    assert not right.unsure and right.text.startswith("In 2025 ontving")

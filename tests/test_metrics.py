@@ -259,3 +259,22 @@ def test_error_budget_counts_what_the_quote_step_gained_and_is_in_the_reports(tm
     assert report.budget["overall"] == budget
     assert Report.from_dict(json.loads(json.dumps(report.to_dict()))).budget == report.budget
     assert "| quote step replaced a right answer | 1 |" in markdown_report(report, [gained, lost])
+
+
+def test_not_sure_is_neither_an_answer_nor_an_abstention():
+    """'Not sure' counts as no answer for accuracy and the share of answers given that are right,
+    as abstaining on an unanswerable question, and apart from wrong abstentions; the budget says
+    whether the answer it withheld was right."""
+    right = record(retrieved=HIT, answer="Negen [1].")
+    wrong = record(retrieved=HIT, answer="Twee [1].")
+    doubted = record(retrieved=HIT, answer="Niet zeker. “Er vielen negen doden.” [1]", unsure=True,
+                     withheld="Negen [1].")
+    unanswerable = record(answerable=False, must_include=[], answer="Niet zeker.", unsure=True,
+                          withheld="Negen.")
+    m = compute_metrics([right, wrong, doubted, unanswerable], 5)
+    assert m.rate("answer_accuracy") == pytest.approx(1 / 3, abs=1e-4)
+    assert m.rate("answers_right") == 0.5  # of the two answers given
+    assert m.rate("not_sure") == 0.5 and m.rate("wrong_abstention") == 0.0
+    assert m.rate("abstention_unanswerable") == 1.0
+    assert stage_of(doubted, 5) == "not sure, the withheld answer was right"
+    assert stage_of(unanswerable, 5) == "not sure, unanswerable"

@@ -182,6 +182,7 @@ class ChatTab:
                     yield history, sources_panel(sections, answer.language), sections, json.dumps(
                         {"backend": answer.backend, "model": answer.model, "k": self.settings.k,
                          "question": answer.question, "abstained": answer.abstained,
+                         "unsure": answer.unsure,
                          "citations": len(answer.citations)})
                     suggestions = [] if answer.error else self.assistant.follow_ups(answer)
                     if suggestions:  # offered once the answer is shown: a few searches

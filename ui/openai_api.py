@@ -3,7 +3,7 @@
 `POST /v1/chat/completions` (streaming and not) and `GET /v1/models`, on the app's own port.
 The conversation in `messages` is the history; the last message is the question. The reply's
 text carries the verified `[n]` markers, and a `kenbron` field — in the response, and in the
-final chunk of a stream — carries the citations with their quotes, `abstained`, the language
+final chunk of a stream — carries the citations with their quotes, `abstained`, `unsure`, the language
 and the error, if any.
 
 The streamed text is the *verified* answer: citation checks need the whole answer, and a client
@@ -81,6 +81,7 @@ def parse_messages(body: Any) -> tuple[str, list[tuple[str, str]], bool]:
 
 def kenbron_field(answer: Answer) -> dict[str, Any]:
     return {"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained,
+            "unsure": answer.unsure,
             "language": answer.language, "error": answer.error, "backend": answer.backend}
 
 

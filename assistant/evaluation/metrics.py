@@ -20,8 +20,9 @@ from assistant.pipeline.reading import without_quotations
 from vectorstore.language import detect_language
 
 # the rates of a slice, in the order every report shows them (JSON names, as in eval/FORMAT.md)
-RATES = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "citation_precision",
-         "citation_recall", "abstention_unanswerable", "wrong_abstention", "answer_language_ok")
+RATES = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "answers_right",
+         "citation_precision", "citation_recall", "abstention_unanswerable", "wrong_abstention",
+         "not_sure", "answer_language_ok")
 TIMINGS = {"retrieval": "retrieval_ms", "first_token": "first_token_ms", "total": "total_ms"}
 
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
@@ -36,13 +37,21 @@ DEFINITIONS = {
     "source_recall": "answerable questions with sources: mean share of the expected sources that "
     "appear among the top k chunks' sources",
     "answer_accuracy": "answerable questions with must_include: share whose answer contains at "
-    "least one alternative of every must_include group (after normalisation)",
+    "least one alternative of every must_include group (after normalisation); a \"not sure\" "
+    "is no answer",
+    "answers_right": "answers given (not abstained, not \"not sure\", no error) to answerable "
+    "questions with must_include and to unanswerable ones: share that are right (an answer to "
+    "an unanswerable question is wrong)",
     "citation_precision": "all citation markers in all answers: share that point to a chunk "
     "given to the model whose source is in the question's sources",
     "citation_recall": "answerable questions with sources: share whose answer cites at least one "
     "of the expected sources",
-    "abstention_unanswerable": "unanswerable questions: share where the assistant abstained",
-    "wrong_abstention": "answerable questions: share where the assistant abstained",
+    "abstention_unanswerable": "unanswerable questions: share where the assistant abstained "
+    "or said it is not sure",
+    "wrong_abstention": "answerable questions: share where the assistant abstained (\"not "
+    "sure\" apart)",
+    "not_sure": "all questions: share answered \"not sure\" with a pointer to the best "
+    "passage instead of an answer",
     "answer_language_ok": "questions answered without error: share whose answer is in the "
     "question's language (detected offline; answers under 4 words trust the reported language)",
     "errors": "questions whose answering failed with an error (counted as not correct)",
@@ -84,6 +93,12 @@ def source_recall(record: EvalRecord, k: int) -> float:
 def satisfies_must_include(answer: str, groups: Sequence[Sequence[str]]) -> bool:
     text = normalise(answer)
     return all(any(normalise(alt) in text for alt in group) for group in groups)
+
+
+def is_right(record: EvalRecord) -> bool:
+    """An answer, not an error or a "not sure", that holds every `must_include` group."""
+    return not (record.error or record.unsure or record.abstained) and satisfies_must_include(
+        record.answer or "", record.asked.must_include)
 
 
 def citation_counts(record: EvalRecord) -> tuple[int, int]:
@@ -140,10 +155,12 @@ class Metrics:
     mrr: float | None
     source_recall: float | None
     answer_accuracy: float | None
+    answers_right: float | None
     citation_precision: float | None
     citation_recall: float | None
     abstention_unanswerable: float | None
     wrong_abstention: float | None
+    not_sure: float | None
     answer_language_ok: float | None
     errors: int
     latency_ms: dict[str, Latency]  # by stage, the keys of TIMINGS
@@ -194,14 +211,15 @@ def compute_metrics(records: Sequence[EvalRecord], k: int) -> Metrics:
         hit_at_k=_mean(0.0 if r is None else 1.0 for r in ranks),
         mrr=_mean(0.0 if r is None else 1 / r for r in ranks),
         source_recall=_mean(source_recall(r, k) for r in with_sources),
-        answer_accuracy=_mean(
-            float(not r.error and satisfies_must_include(r.answer or "", r.asked.must_include))
-            for r in with_must
-        ),
+        answer_accuracy=_mean(float(is_right(r)) for r in with_must),
+        answers_right=_mean(float(r.asked.answerable and is_right(r)) for r in records
+                            if not (r.abstained or r.unsure or r.error)
+                            and (r.asked.must_include or not r.asked.answerable)),
         citation_precision=round(valid / total, 4) if total else None,
         citation_recall=_mean(float(cites_expected(r)) for r in with_sources),
-        abstention_unanswerable=_mean(float(r.abstained) for r in unanswerable),
+        abstention_unanswerable=_mean(float(r.abstained or r.unsure) for r in unanswerable),
         wrong_abstention=_mean(float(r.abstained) for r in answerable),
+        not_sure=_mean(float(r.unsure) for r in records),
         answer_language_ok=_mean(
             float(answer_language(r) == r.asked.language) for r in ok if r.answer
         ),
@@ -226,7 +244,8 @@ def answer_support(record: EvalRecord) -> float:
 # answers are right, the budget where the others were lost, so a change can name the line it
 # moved. The stages, in the pipeline's order (`stage_of`):
 #
-# - `right` / `abstained, unanswerable`: nothing lost;
+# - `right` / `abstained, unanswerable` / `not sure, unanswerable`: nothing lost;
+# - `not sure, the withheld answer was right` (or `wrong`): what saying "not sure" cost (saved);
 # - `not retrieved`: no passage holding the evidence among the top k, and the answer is not right;
 # - `gate: <reason>`: abstained before the model read anything (`key_terms`, `no_sources`);
 # - `model declined`: the model said the passages do not answer;
@@ -245,7 +264,9 @@ def answer_support(record: EvalRecord) -> float:
 # verification stages read `model wrong or checks (no draft recorded)`.
 
 GATE_REASONS = ("key_terms", "no_sources")
-STAGES = ("right", "abstained, unanswerable", "not retrieved", "gate: key_terms",
+STAGES = ("right", "abstained, unanswerable", "not sure, unanswerable",
+          "not sure, the withheld answer was right", "not sure, the withheld answer was wrong",
+          "not retrieved", "gate: key_terms",
           "gate: no_sources", "model declined", "model wrong",
           "verification removed a right answer", "quote step replaced a right answer",
           "model wrong or checks (no draft recorded)", "answered an unanswerable question",
@@ -265,10 +286,13 @@ def stage_of(record: EvalRecord, k: int) -> str:
         return "error"
     if not asked.answerable:
         return "abstained, unanswerable" if record.abstained else \
-            "answered an unanswerable question"
+            "not sure, unanswerable" if record.unsure else "answered an unanswerable question"
     if not asked.must_include:
         return "not judged"
-    if not record.abstained and _right(record.answer, record):
+    if record.unsure:  # what "not sure" cost or saved: the answer it stood in for
+        return "not sure, the withheld answer was " + (
+            "right" if _right(record.withheld, record) else "wrong")
+    if is_right(record):
         return "right"
     if asked.evidence and hit_rank(record, k) is None:
         return "not retrieved"
@@ -287,9 +311,10 @@ def stage_of(record: EvalRecord, k: int) -> str:
 
 def quote_gained(record: EvalRecord) -> bool:
     """The quoted sentences are right where the model's own verified answer was not."""
-    return (record.asked.answerable and bool(record.asked.must_include) and not record.abstained
-            and record.model_answer is not None and record.model_answer != record.answer
-            and _right(record.answer, record) and not _right(record.model_answer, record))
+    return (record.asked.answerable and bool(record.asked.must_include)
+            and not (record.abstained or record.unsure) and record.model_answer is not None
+            and record.model_answer != record.answer and _right(record.answer, record)
+            and not _right(record.model_answer, record))
 
 
 def error_budget(records: Sequence[EvalRecord], k: int) -> dict[str, int]:

@@ -46,6 +46,7 @@ class EvalRecord:
     removed_citations: list[CitationChange] = field(default_factory=list)
     added_citations: list[CitationChange] = field(default_factory=list)
     abstained: bool = False
+    unsure: bool = False  # `Answer.unsure`
     abstain_reason: str | None = None
     model_called: bool = False
     language: str | None = None
@@ -53,6 +54,7 @@ class EvalRecord:
     error: str | None = None
     draft: str | None = None  # `Answer.draft`, `Answer.model_answer`: see there
     model_answer: str | None = None
+    withheld: str | None = None  # `Answer.withheld`
     judge: dict[str, Any] | None = None  # set by `assistant.evaluation.judge` when a judge model scored it
 
     @classmethod
@@ -63,9 +65,10 @@ class EvalRecord:
             context_chunk_ids=answer.context_chunk_ids, answer=answer.text,
             citations=list(answer.citations), removed_citations=list(answer.removed_citations),
             added_citations=list(answer.added_citations), abstained=answer.abstained,
+            unsure=answer.unsure,
             abstain_reason=answer.abstain_reason, model_called=answer.model_called,
             language=answer.language, timings=replace(answer.timings), error=answer.error,
-            draft=answer.draft, model_answer=answer.model_answer)
+            draft=answer.draft, model_answer=answer.model_answer, withheld=answer.withheld)
 
     def to_dict(self) -> dict[str, Any]:
         """One line of results.jsonl: the question's fields, flat, then the outcome's."""

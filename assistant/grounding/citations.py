@@ -236,3 +236,13 @@ def _citation(n: int, hit: ScoredChunk, support: Support) -> Citation:
                     quote=quote.text, start=chunk.start + quote.start, end=chunk.start + quote.end,
                     support=round(support.score, 3), section=chunk.section,
                     page=chunk.page_at(chunk.start + quote.start))
+
+
+def cite_sentence(n: int, hit: ScoredChunk, text: str) -> Citation | None:
+    """Source n's sentence `text` (whitespace aside) as a citation of itself, for pointing at a
+    passage rather than backing a claim; None when the chunk has no such sentence."""
+    wanted = " ".join(text.split())
+    for sentence in _sentences_of(hit):
+        if " ".join(sentence.text.split()) == wanted:
+            return _citation(n, hit, Support(1.0, 1.0, sentence))
+    return None

@@ -27,8 +27,14 @@ import numpy as np
 from assistant import prompts
 from assistant.answer import AbstainReason, Answer, Citation
 from assistant.grounding import abstention
-from assistant.grounding.citations import Verification, parse_claims, strip_markers, verify_citations
-from assistant.grounding.extractive import extract_answer
+from assistant.grounding.citations import (
+    Verification,
+    cite_sentence,
+    parse_claims,
+    strip_markers,
+    verify_citations,
+)
+from assistant.grounding.extractive import extract_answer, rank_sentences
 from assistant.grounding.specifics import lost_numbers, missing_specifics
 from assistant.models.backends import Backend, ChatBackend, ExtractiveBackend, History
 from assistant.models.llm import describe_error, make_chat_model, model_label
@@ -257,6 +263,10 @@ class Assistant:
             if quoted is not None:
                 self._apply(answer, quoted, ms())
                 answer.timings.quoted_ms = ms()
+        if self.backend.calls_model and self.settings.should_doubt and abstention.unsure(
+                [c.support for c in answer.citations], {c.chunk_id for c in answer.citations},
+                answer.retrieved[0].chunk.chunk_id):
+            self._not_sure(answer)
         # when the answer is final, also if the quote step spent time and was not taken
         answer.timings.total_ms = ms()
         yield StreamEvent("answer", answer)
@@ -317,6 +327,21 @@ class Assistant:
             translated += "\n\n" + in_their_words(chosen, answer.language)
         check, reason = self._verify(answer, translated)
         return None if reason else check
+
+    def _not_sure(self, answer: Answer) -> None:
+        """"Not sure" and the best passage instead of the answer: the first sentence of four or
+        more words in the extractive ranking of the retrieved passages, quoted and cited, so the
+        asker can read what the documents say rather than an answer that only looks verified."""
+        ranked = rank_sentences(answer.standalone_question, answer.retrieved, self.kb)
+        # a sentence, not a heading or a label: what a reader can take the answer from
+        best = next((s for s in ranked if len(s.text.split()) >= 4), ranked[0] if ranked else None)
+        citation = cite_sentence(best.source, answer.retrieved[best.source - 1], best.text) \
+            if best else None
+        answer.unsure, answer.withheld = True, answer.text
+        answer.text = prompts.message(answer.language, "not_sure")
+        answer.citations = [citation] if citation else []
+        if citation:
+            answer.text += f" “{citation.quote}” [{citation.n}]"
 
     def _verify(self, answer: Answer, text: str) -> tuple[Verification, AbstainReason | None]:
         """The answer's citations verified, and the reason to abstain instead, if there is one
