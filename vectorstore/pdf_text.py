@@ -143,10 +143,10 @@ def _page_lines(pdf, index: int) -> list[_Line]:
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     try:
         height = page.get_height()
-        # one character per PDFium index: `get_text_range()` leaves out control characters
-        # (Ghostscript's PDFs hold some), and every box after one belonged to the next letter
-        text = "".join(chr(raw.FPDFText_GetUnicode(textpage.raw, i))
-                       for i in range(textpage.count_chars()))
+        # one character per PDFium index: `get_text_range()` leaves out U+0000 and U+0002
+        # (Ghostscript's PDFs and TeX's math fonts hold some), and every box after one belonged
+        # to the next character; PDFium reports a hyphen it found at a line end as U+0002
+        text = "".join(_character(textpage, i) for i in range(textpage.count_chars()))
         lines: list[_Line] = []
         entries = 0  # table-of-contents entries (dotted leaders): the headings say them
         current: list[int] = []  # indices of the current line's characters
@@ -164,8 +164,8 @@ def _page_lines(pdf, index: int) -> list[_Line]:
             current.clear()
 
         for i, char in enumerate(text):
-            if char < " " and char not in "\r\n\t":
-                continue  # a control character prints nothing
+            if char in "\x00\x02":
+                continue  # not text (a hyphen at a line end is `_SOFT_HYPHEN` by now)
             if char in "\r\n":
                 close()
                 continue
@@ -187,6 +187,16 @@ def _page_lines(pdf, index: int) -> list[_Line]:
     finally:
         textpage.close()
         page.close()
+
+
+def _character(textpage, index: int) -> str:
+    """The character at PDFium's `index`; a line-end hyphen as `_SOFT_HYPHEN`."""
+    import pypdfium2.raw as raw
+
+    code = raw.FPDFText_GetUnicode(textpage.raw, index)
+    if code == 2 and raw.FPDFText_IsHyphen(textpage.raw, index):
+        return _SOFT_HYPHEN
+    return chr(code)
 
 
 def _new_line(previous: tuple[float, float, float, float], box: tuple[float, float, float, float]
@@ -261,7 +271,10 @@ def _reading_order(lines: list[_Line], width: float) -> list[_Line]:
     middle = width / 2
     left = [ln for ln in lines if ln.x1 < middle + width * 0.02]
     right = [ln for ln in lines if ln.x0 > middle - width * 0.02]
-    if len(left) < len(lines) * 0.3 or len(right) < len(lines) * 0.3:
+    # a column holds words: a formula typeset beside its source (glyphs, digits) is no column
+    wordy = [ln for ln in lines if _WORD.search(ln.text)]
+    if sum(ln in left for ln in wordy) < len(wordy) * 0.3 \
+            or sum(ln in right for ln in wordy) < len(wordy) * 0.3:
         return lines
     both = [ln for ln in left if ln in right]  # narrow and centred: a page number, a header
     left = [ln for ln in left if ln not in both]
