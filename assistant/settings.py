@@ -31,7 +31,7 @@ class BackendKind:
 
 
 BACKENDS = {
-    "local": BackendKind(remote=False, quotes=True, doubts=False),
+    "local": BackendKind(remote=False, quotes=True, doubts=True),
     "openai": BackendKind(remote=True, quotes=False, doubts=False),
     "compatible": BackendKind(remote=True, quotes=False, doubts=False),
     "extractive": BackendKind(remote=False, quotes=False, doubts=False),
