@@ -7,8 +7,8 @@ paragraphs; splitting at every element cut commands and menu paths out of their 
 Page furniture (navigation, site headers and footers, breadcrumbs, tables of contents,
 previous/next links) is dropped by structure: elements and landmark roles that declare it, the
 page's header, footer and asides when the page marks its main content apart, and elements whose
-class or id names furniture *and* that is a link list or bar (`_link_dense`). A class word alone drops
-nothing: DocBook's boxed notes are `div.sidebar`, Sphinx gives a definition the id
+class or id names furniture *and* that is a link list or bar (`_link_dense`). A class word
+alone drops nothing: DocBook's boxed notes are `div.sidebar`, Sphinx gives a definition the id
 `confval-toc_…`, a ReadTheDocs theme wraps the whole page in `wy-grid-for-nav`.
 `benchmarks/retention.py` measures what this keeps on the pages of sixteen generators.
 """
@@ -30,7 +30,7 @@ _PAGE_TAGS = {"header", "footer", "aside"}
 _PAGE_ROLES = {"banner", "contentinfo", "complementary"}
 # class or id words of page furniture in common site generators (DocBook, Publican, Sphinx,
 # MkDocs, WordPress); a word ending in "nav" is one too ("docnav", "subnav", "topnav"). They drop
-# an element only when most of its text is link text (see `_is_furniture`).
+# an element only when it is a link list or bar (`_link_dense`).
 _DROP_NAMES = re.compile(
     r"(?:^|[-_ ])(\w*nav|navbar|navheader|navfooter|navigation|breadcrumbs?|toc|sidebar|"
     r"sphinxsidebar|related|skip|pagination|pager|footer|header|masthead|banner|menu|cookie|"
