@@ -116,6 +116,24 @@ class Timings:
         return cls(**{name: value for name, value in data.items() if name in names})
 
 
+@dataclass(frozen=True)
+class Signals:
+    """What the pipeline knows about a verified answer's chance of being right, each from a
+    step it runs anyway; `assistant.grounding.abstention.confidence` weighs them into one
+    number."""
+
+    support: float  # the weakest citation's support: how well its source backs its claim
+    best_cited: bool  # the answer cites the best-ranked passage, the one most about the question
+    evidence: float  # the best source sentence's score for the question (`rank_sentences`)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Signals | None:
+        return cls(**data) if data else None
+
+
 @dataclass
 class Answer:
     question: str
@@ -148,6 +166,10 @@ class Answer:
     # stands in for
     unsure: bool = False
     withheld: str | None = None
+    # for a verified answer of a model: what its confidence is weighed from, and the confidence
+    # (0..1, `abstention.confidence`); below `abstention.NOT_SURE_BELOW` it is "not sure"
+    signals: Signals | None = None
+    confidence: float | None = None
 
     @property
     def context_chunk_ids(self) -> list[str]:
@@ -176,5 +198,7 @@ class Answer:
             "draft": self.draft,
             "model_answer": self.model_answer,
             "withheld": self.withheld,
+            "signals": self.signals.to_dict() if self.signals else None,
+            "confidence": self.confidence,
         }
 

@@ -31,9 +31,10 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from assistant import prompts
 from assistant.answer import Timings
-from assistant.evaluation.metrics import QUOTES, build_report, satisfies_must_include
+from assistant.evaluation.metrics import QUOTES, satisfies_must_include
 from assistant.evaluation.questions import Question, load_questions
 from assistant.evaluation.records import EvalRecord, RetrievedChunk
+from assistant.evaluation.report import build_report
 from assistant.evaluation.run import halves_table, write_outputs
 from assistant.models.llm import make_chat_model, model_label, stop_local_workers
 from assistant.settings import Settings

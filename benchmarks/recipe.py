@@ -32,9 +32,9 @@ from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.answer import Timings
-from assistant.evaluation.metrics import build_report
 from assistant.evaluation.questions import Question, load_questions
 from assistant.evaluation.records import EvalRecord, RetrievedChunk
+from assistant.evaluation.report import build_report
 from assistant.evaluation.run import halves_table, write_outputs
 from assistant.models.llm import make_chat_model, model_label, stop_local_workers
 from assistant.settings import Settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from assistant.answer import AbstainReason
@@ -50,10 +52,16 @@ def test_after_verifying_needs_a_citation_and_for_a_quantity_a_number():
     assert abstention.after_verifying(uncited, question) is AbstainReason.UNSUPPORTED
 
 
-def test_unsure_when_a_citation_is_weak_or_the_best_passage_goes_uncited():
-    from assistant.grounding.abstention import UNSURE_MIN_SUPPORT, unsure
+def test_confidence_falls_with_each_sign_of_doubt():
+    """Each signal moves the confidence the way its reason says: an answer that is well backed,
+    cites the best passage and has a source sentence close to the question clears the operating
+    point; one that rests on another passage while evidence is weak does not."""
+    from assistant.answer import Signals
 
-    assert not unsure([1.0, 0.9], {"a", "b"}, "a")
-    assert unsure([1.0, UNSURE_MIN_SUPPORT - 0.01], {"a"}, "a")  # a weakly backed claim
-    assert unsure([1.0], {"b"}, "a")  # rests on a lower-ranked passage only
-    assert not unsure([], set(), "a")  # no citation: that is an abstention's business
+    sure = Signals(support=0.95, best_cited=True, evidence=0.8)
+    assert abstention.confidence(sure) >= abstention.NOT_SURE_BELOW
+    for doubt in (dict(support=0.55), dict(best_cited=False), dict(evidence=0.5)):
+        assert abstention.confidence(replace(sure, **doubt)) < abstention.confidence(sure), doubt
+    weak = Signals(support=0.52, best_cited=False, evidence=0.5)
+    assert abstention.confidence(weak) < abstention.NOT_SURE_BELOW
+    assert 0.0 <= abstention.confidence(weak) < abstention.confidence(sure) <= 1.0

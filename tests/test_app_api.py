@@ -146,3 +146,4 @@ def test_login_is_required_when_configured(corpus_data_dir, tmp_path):
         assert result["language"] == "nl"
     finally:
         stop(proc)
+

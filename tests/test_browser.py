@@ -150,6 +150,10 @@ def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
     page.get_by_role("tab", name="Documents").click()
     choice = page.locator("#kb-remove-choice input")
     expect(choice).to_have_value("")
+    page.locator("#kb-remove").click()  # nothing chosen: said next to the button
+    expect(page.locator("#kb-remove-confirm-text")).to_contain_text("Choose a document",
+                                                                     timeout=5_000)
+    expect(page.locator("#kb-remove-confirm")).to_be_hidden()
     choice.click()
     page.get_by_role("option", name=re.compile(r"verslag_xss\.md")).click()
     page.locator("#kb-remove").click()
@@ -193,6 +197,8 @@ def test_evaluation_tab_shows_rendered_charts(browser, extractive_app):
         timeout=60_000)
     sizes = images.evaluate_all("imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
     assert len(sizes) >= 3 and all(w > 0 and h > 0 for w, h in sizes), sizes
+    fits = images.evaluate_all("imgs => imgs.map(i => getComputedStyle(i).objectFit)")
+    assert set(fits) == {"contain"}, fits  # whole charts, not crops
     page.screenshot(path=str(ARTEFACTS / "evaluation-charts.png"), full_page=True)
     page.close()
 
@@ -225,9 +231,12 @@ def test_evaluation_runs_from_the_app_with_progress_and_can_be_cancelled(browser
     run.click()
     progress = page.get_by_text(re.compile(r"evaluating \d+/69 questions")).first
     expect(progress).to_be_visible(timeout=60_000)
-    # the progress is shown next to the button, not at the top of the page
+    # the progress is shown next to the button, not at the top of the page, and the button
+    # comes before the report
     assert abs(progress.bounding_box()["y"] - run.bounding_box()["y"]) < 200
+    assert run.bounding_box()["y"] < page.locator("#kb-report").bounding_box()["y"]
     page.locator("#kb-cancel-eval").click()
+    expect(page.locator("#kb-eval-status")).to_contain_text("Cancelling", timeout=2_000)
     expect(page.locator("#kb-eval-status")).to_contain_text("cancelled", timeout=60_000)
     expect(run).to_be_enabled()
     expect(page.locator("#kb-cancel-eval")).to_be_hidden()
@@ -343,6 +352,7 @@ def test_stop_ends_the_models_answer_and_a_second_question_waits(browser, corpus
         page.locator("#kb-question textarea").press("Enter")
         wait_until_busy(worker, busy_from)  # the model is reading the first question's prompt
         expect(page.locator("#kb-question textarea")).to_have_value(EXAMPLES[2])
+        expect(page.locator("#kb-notice")).to_contain_text("Wait for the answer", timeout=5_000)
         page.locator("#kb-stop").click()
         expect(page.locator("#kb-send")).to_be_enabled(timeout=60_000)
         bot = page.locator("#kb-chat .message.bot")
@@ -366,3 +376,44 @@ def test_stop_ends_the_models_answer_and_a_second_question_waits(browser, corpus
         page.close()
     finally:
         stop(proc)
+
+
+def test_a_first_start_serves_the_page_at_once_and_says_what_a_question_waits_for(browser, tmp_path):
+    """On an empty data folder the page is served before the bundled corpus is indexed (it is
+    read in the background, its progress on the page); a question asked meanwhile says what it
+    waits for and is then answered from the whole corpus, with citations — in the page and
+    through `/ask`."""
+    from gradio_client import Client
+
+    log_path = tmp_path / "serve.log"
+    proc, url = start_app(tmp_path / "data", log_path, KENBRON_LLM="extractive")
+    try:
+        assert "ingested the bundled corpus" not in log_path.read_text(errors="replace")
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(url)
+        expect(page.locator("#kb-ready")).to_contain_text("Waiting for", timeout=10_000)
+        page.screenshot(path=str(ARTEFACTS / "first-start.png"))
+        _ask(page, "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?")
+        expect(page.locator("#kb-chat .message.bot .kb-progress")).to_be_visible(timeout=5_000)
+        expect(page.locator("#kb-chat a.kb-marker").first).to_be_visible(timeout=600_000)
+        expect(page.locator("#kb-ready")).not_to_contain_text("Waiting for", timeout=10_000)
+        assert "ingested the bundled corpus: 5 documents" in log_path.read_text(errors="replace")
+        result = Client(url, verbose=False).predict(
+            "Met wie had Sam Altman een verhitte woordenwisseling op sociale netwerken?", "[]",
+            api_name="/ask")
+        assert result["citations"] and not result["abstained"], result
+        page.close()
+    finally:
+        stop(proc)
+
+
+def test_a_long_question_is_refused_with_its_length_never_cut(browser, extractive_app):
+    """The box does not cut a long question on its own: the pipeline refuses it and the chat
+    says why, in the asker's language."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    question = "Waarom zegt Altman dat ChatGPT veilig is? " * 80
+    _ask(page, question)
+    expect(page.locator("#kb-chat .message.bot").last).to_contain_text(
+        f"de vraag is {len(question.strip())} tekens lang; de grens is 2000", timeout=30_000)
+    page.close()

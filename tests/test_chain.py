@@ -98,6 +98,55 @@ def test_valid_citations_are_kept_and_invented_ones_removed(kb, use_embeddings):
     assert "4.812" in cited.quote
 
 
+def test_the_quote_is_the_sentence_that_says_what_the_claim_adds(use_embeddings):
+    """A claim's lead-in shares its words, the sentence after it holds the value: the highlight
+    falls on the one with the value, and a claim without specifics keeps the closest sentence."""
+    from assistant.grounding.citations import verify_citations
+    from vectorstore.documents import Chunk, ScoredChunk
+
+    text = ("Met de optie Doezelen maakt het gereedschap Vrije selectie de randen van een "
+            "selectie zacht. De standaardstraal van die optie is 12 pixels.")
+    chunk = Chunk(chunk_id="d-00000", source_id="d.html", title="Vrije selectie", text=text,
+                  start=0, end=len(text), position=0, language="nl", doc_hash="h")
+    hits = [ScoredChunk(chunk, 1.0, rank=1)]
+
+    def embed(texts):
+        vectors = use_embeddings.embed_documents(texts)
+        import numpy as np
+        vectors = np.asarray(vectors, dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    question = "Hoe groot is de standaardstraal van Doezelen bij de Vrije selectie?"
+    check = verify_citations("Met de optie Doezelen maakt het gereedschap Vrije selectie de "
+                             "randen van een selectie zacht, tot 12 pixels [1].", hits, embed,
+                             question=question)
+    [citation] = check.citations
+    assert citation.quote == "De standaardstraal van die optie is 12 pixels."
+    plain = verify_citations("De optie Doezelen maakt de randen van een selectie zacht [1].",
+                             hits, embed, question=question)
+    assert plain.citations[0].quote.startswith("Met de optie Doezelen")
+
+
+def test_a_label_counts_only_when_the_best_passage_is_in_the_askers_language():
+    """A capitalised label of the question is required when the passage most about the question
+    is in the asker's language; when that passage is in another language the label is a matter
+    of translation, even if a lower-ranked passage is in the asker's language."""
+    from assistant.grounding.evidence import missing_key_terms
+    from vectorstore.documents import Chunk, ScoredChunk
+
+    def hit(text, language, rank):
+        chunk = Chunk(chunk_id=f"v-{rank:05d}", source_id=f"{language}.html", title="Handleiding",
+                      text=text, start=0, end=len(text), position=0, language=language,
+                      doc_hash="h")
+        return ScoredChunk(chunk, 1.0 / rank, rank=rank)
+
+    question = "Comment l'outil Correcteur diffère-t-il de l'outil Clone dans GIMP ?"
+    dutch = hit("Repareren lijkt op Klonen in GIMP, maar houdt rekening met de omgeving.", "nl", 1)
+    french = hit("GIMP est un logiciel libre de retouche d'images.", "fr", 2)
+    assert missing_key_terms(question, [dutch, french], "fr") == []
+    assert missing_key_terms(question, [french, dutch], "fr") == ["Correcteur", "Clone"]
+
+
 def test_wrong_or_missing_markers_are_corrected_to_the_supporting_source(kb, use_embeddings):
     question = SHIPS_NL
     hits = kb.search(question, 5)
@@ -140,19 +189,27 @@ def test_the_stream_gives_the_draft_as_progress_and_the_checked_answer_last(kb, 
 
 def test_the_chat_shows_progress_then_the_checked_answer_never_the_draft(kb, use_embeddings):
     """What the chat shows as the answer stays: the draft, which the checks change here (a
-    sentence with a number no source carries goes), is never shown, only that it is written."""
+    sentence with a number no source carries goes), is never shown, only that it is written.
+    Asked while the app is still starting, the question first says what it waits for."""
+    import threading
+
     from assistant.models.stopping import StopSignal
     from ui.chat import ChatTab
     from ui.priority import ChatFirst
+    from ui.startup import Startup
 
     draft = "In 2025 ontving Vlaardam 4.812 zeeschepen [1]. De kade wordt in 2031 verlengd [1]."
-    tab = ChatTab(assistant(kb, use_embeddings, fake(draft)), ChatFirst())
+    a = assistant(kb, use_embeddings, fake(draft))
+    tab = ChatTab(a, ChatFirst(), Startup(a))
+    threading.Timer(1.0, a.ready.set).start()  # the start-up ends a second after the question
     history = [{"role": "user", "content": SHIPS_NL}]
     shown = [update[0][-1]["content"] for update in tab._answer(SHIPS_NL, history, [], StopSignal())
              if update[0][-1]["role"] == "assistant"]
     progress = [s for s in shown if "kb-progress" in s]
     answers = [s for s in shown if "kb-progress" not in s]
     assert shown[:len(progress)] == progress  # progress first, then only the answer
+    assert "Wachten tot het model" in progress[0]  # in the asker's language
+    assert any("doorzocht" in s for s in progress)
     assert len(set(answers)) == 1 and "4.812" in answers[0] and "kb-marker" in answers[0]
     assert not any("2031" in s or "Vlaardam" in s for s in progress)
     assert any("gelezen" in s for s in progress) and any("woorden" in s for s in progress)
@@ -505,3 +562,13 @@ def test_an_answer_at_odds_with_the_best_passage_is_not_sure_and_points_at_it(kb
     right = assistant(kb, use_embeddings, fake(
         "In 2025 ontving de haven van Vlaardam 4.812 zeeschepen [1].")).ask(SHIPS_NL)
     assert not right.unsure and right.text.startswith("In 2025 ontving")
+
+
+def test_a_refused_question_says_why_in_the_askers_language():
+    from assistant.pipeline.inputs import QuestionError, clean_question
+
+    with pytest.raises(QuestionError) as caught:
+        clean_question("Waarom " * 500, 2000)
+    assert str(caught.value) == "the question is 3499 characters long; the limit is 2000"
+    assert caught.value.in_language("nl") == "de vraag is 3499 tekens lang; de grens is 2000"
+    assert clean_question(" Waarom?\x07 ", 2000) == "Waarom?"

@@ -7,17 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation.metrics import (
-    Report,
-    build_report,
-    compute_metrics,
-    error_budget,
-    hit_rank,
-    normalise,
-    stage_of,
-)
+from assistant.evaluation.budget import error_budget, stage_of
+from assistant.evaluation.metrics import compute_metrics, hit_rank, normalise
 from assistant.evaluation.questions import QuestionSetError, load_questions
 from assistant.evaluation.records import EvalRecord
+from assistant.evaluation.report import Report, build_report
 from assistant.evaluation.run import markdown_report, ragas_samples, write_outputs
 
 
@@ -247,18 +241,25 @@ def test_error_budget_names_the_stage_that_decided_each_question(fields, stage):
     assert error_budget([r], 5)[stage] == 1
 
 
-def test_error_budget_counts_what_the_quote_step_gained_and_is_in_the_reports(tmp_path):
+def test_error_budget_counts_what_each_step_gained_and_is_in_the_reports(tmp_path):
     gained = record(retrieved=HIT, answer="Er vielen negen doden [1].", draft="Veel [1].",
                     model_answer="Veel [1].")
     lost = record(retrieved=HIT, answer="Er vielen doden [1].", draft="Negen [1].",
                   model_answer="Negen [1].")
-    budget = error_budget([gained, lost], 5)
-    assert budget == {"right": 1, "quote step replaced a right answer": 1,
-                      "quote step made a wrong answer right": 1}
-    report = build_report([gained, lost], 5, {})
+    stopped = record(retrieved=HIT, abstained=True, abstain_reason="unsupported", draft="Twee [1].")
+    gated = record(answerable=False, must_include=[], abstained=True, abstain_reason="key_terms")
+    budget = error_budget([gained, lost, stopped, gated], 5)
+    assert budget == {"right": 1, "abstained, unanswerable": 1, "model wrong": 1,
+                      "quote step replaced a right answer": 1,
+                      "quote step made a wrong answer right": 1,
+                      "verification stopped a wrong answer": 1,
+                      "gate stopped an unanswerable question": 1}
+    report = build_report([gained, lost, stopped, gated], 5, {})
     assert report.budget["overall"] == budget
     assert Report.from_dict(json.loads(json.dumps(report.to_dict()))).budget == report.budget
-    assert "| quote step replaced a right answer | 1 |" in markdown_report(report, [gained, lost])
+    text = markdown_report(report, [gained, lost])
+    assert "| quote step replaced a right answer | 1 |" in text
+    assert "| verification stopped a wrong answer | 1 |" in text
 
 
 def test_not_sure_is_neither_an_answer_nor_an_abstention():
@@ -278,3 +279,47 @@ def test_not_sure_is_neither_an_answer_nor_an_abstention():
     assert m.rate("abstention_unanswerable") == 1.0
     assert stage_of(doubted, 5) == "not sure, the withheld answer was right"
     assert stage_of(unanswerable, 5) == "not sure, unanswerable"
+
+
+def test_risk_coverage_trades_wrong_answers_for_coverage_by_confidence(tmp_path):
+    """Raising the threshold turns the least confident answers into "not sure": coverage falls,
+    the share of wrong answers given falls when the confidence ranks them last, and an answer to
+    an unanswerable question is a wrong one; a "not sure" is scored by the answer it withheld."""
+    from assistant.evaluation.budget import risk_coverage
+
+    right = record(retrieved=HIT, answer="Negen [1].", confidence=0.9)
+    doubted_right = record(retrieved=HIT, answer="Niet zeker.", unsure=True, withheld="Negen [1].",
+                           confidence=0.45)
+    wrong = record(retrieved=HIT, answer="Twee [1].", confidence=0.3)
+    unanswerable = record(answerable=False, must_include=[], answer="Negen.", confidence=0.2)
+    abstained = record(abstained=True, abstain_reason="key_terms")
+    curve = {p.threshold: p for p in risk_coverage([right, doubted_right, wrong, unanswerable,
+                                                    abstained])}
+    assert (curve[0.0].coverage, curve[0.0].risk) == (0.8, 0.5)
+    assert (curve[0.4].coverage, curve[0.4].risk) == (0.4, 0.0)
+    assert curve[0.4].abstention_unanswerable == 1.0 and curve[0.0].abstention_unanswerable == 0.0
+    assert curve[0.5].wrong_abstention == 0.75  # the doubted right one, the wrong one, the gate
+    report = build_report([right, doubted_right, wrong, unanswerable, abstained], 5, {})
+    assert "## Risk–coverage" in markdown_report(report, [right])
+    again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again.risk_coverage == report.risk_coverage
+
+
+def test_calibration_fits_signals_to_right_answers_and_picks_an_operating_point():
+    """Answers whose citations are backed strongly are right, weakly backed ones wrong: the fit
+    weighs support up, and the operating point keeps the first and withholds the second."""
+    from assistant.answer import Signals
+    from assistant.evaluation import calibration
+
+    records = []
+    for i in range(40):
+        strong = i % 2 == 0
+        signals = Signals(support=0.9 if strong else 0.55, best_cited=i % 3 != 0,
+                          evidence=0.5 + (i % 5) / 20)
+        records.append(record(id=f"q{i}", retrieved=HIT, signals=signals.to_dict(),
+                              answer="Negen [1]." if strong else "Twee [1]."))
+    weights = calibration.fit(records)
+    assert weights["support"] > 1.0
+    scored = calibration.rescored(records, weights)
+    point = calibration.operating_point(scored)
+    assert all((r.confidence >= point) == calibration.right(r) for r in scored)

@@ -40,6 +40,7 @@ def test_cross_lingual_question_gets_a_verified_citation(api):
     text = reply.choices[0].message.content
     assert not kenbron["abstained"] and kenbron["error"] is None
     assert kenbron["language"] == "nl"
+    assert "confidence" in kenbron and kenbron["confidence"] is None  # no model: no confidence
     cited = kenbron["citations"]
     french = [c for c in cited if c["source"] == "001_be6fdfb56eccf482.txt"]  # the French source
     assert french and french[0]["quote"] and f"[{french[0]['n']}]" in text

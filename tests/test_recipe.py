@@ -3,8 +3,8 @@ sets also measure, run and scored the way `kenbron eval` runs and scores Kenbron
 
 from __future__ import annotations
 
-from assistant.evaluation.metrics import build_report
 from assistant.evaluation.questions import Question
+from assistant.evaluation.report import build_report
 from benchmarks.recipe import answer, build_store, load_corpus
 from tests.test_chain import fake
 

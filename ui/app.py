@@ -9,7 +9,6 @@ Uploads, removals and evaluation runs change what every visitor sees, so they fo
 from __future__ import annotations
 
 import logging
-import threading
 
 from assistant.settings import apply_process_defaults
 
@@ -18,13 +17,14 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 import gradio as gr  # noqa: E402
 
 from assistant.pipeline.chain import Assistant  # noqa: E402
-from assistant.settings import BUNDLED_CORPUS, REPO_ROOT, Settings  # noqa: E402
+from assistant.settings import REPO_ROOT, Settings  # noqa: E402
 from ui.chat import ChatTab, pages_dir  # noqa: E402
 from ui.documents import DocumentsTab  # noqa: E402
 from ui.evaluation_tab import EvaluationTab  # noqa: E402
 from ui.labels import label  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 from ui.render import MARKER_SCRIPT  # noqa: E402
+from ui.startup import Startup  # noqa: E402
 
 log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_S = 3
@@ -57,10 +57,10 @@ a.kb-marker:hover .kb-tip, a.kb-marker:focus .kb-tip {right: 0; top: 1.4em; z-in
 
 
 
-def build_ui(assistant: Assistant) -> gr.Blocks:
+def build_ui(assistant: Assistant, startup: Startup) -> gr.Blocks:
     """The three tabs over one assistant; chat answers go before evaluation questions."""
     chat_first = ChatFirst()
-    chat = ChatTab(assistant, chat_first)
+    chat = ChatTab(assistant, chat_first, startup)
     documents = DocumentsTab(assistant.kb, assistant.settings)
     evaluation = EvaluationTab(assistant, chat_first)
     with gr.Blocks(title="Kenbron") as demo:
@@ -78,23 +78,12 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
 
 
 def build_app(settings: Settings | None = None, assistant: Assistant | None = None) -> gr.Blocks:
+    """The app over `assistant`, served at once: the bundled corpus (into an empty store) and
+    the model load in the background (`ui.startup`), and the page says what it waits for."""
     assistant = assistant or Assistant(settings or Settings.from_env())
-    ensure_corpus(assistant)
-    threading.Thread(target=assistant.warm_up, name="warm-up", daemon=True).start()
-    return build_ui(assistant)
-
-
-def ensure_corpus(assistant: Assistant) -> None:
-    """Spaces disks are not persistent: ingest the bundled corpus when the store is empty (a
-    few minutes on two cores, so its progress goes to the log)."""
-    if not assistant.kb.documents() and BUNDLED_CORPUS.is_dir():
-        log.info("the store is empty: ingesting the bundled corpus (%s)", BUNDLED_CORPUS)
-
-        def logged(stage: str, done: int, total: int) -> None:
-            log.info("ingesting the bundled corpus: %d/%d %s", done, total, stage)
-
-        report = assistant.kb.ingest([BUNDLED_CORPUS], progress=logged)
-        log.info("ingested the bundled corpus: %d documents", len(report.added))
+    startup = Startup(assistant)
+    startup.start()
+    return build_ui(assistant, startup)
 
 
 def make_server_app(settings: Settings):

@@ -25,10 +25,11 @@ from assistant.pipeline.chain import Assistant, QuestionError  # noqa: E402
 from assistant.prompts import message  # noqa: E402
 from assistant.settings import BACKENDS, Settings  # noqa: E402
 from ui.history import conversation_pairs  # noqa: E402
-from ui.labels import label  # noqa: E402
+from ui.labels import browser_language, label  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 from ui.render import answer_html, plain_text, sources_panel, sources_section  # noqa: E402
 from ui.request_log import log_answer  # noqa: E402
+from ui.startup import Startup  # noqa: E402
 from vectorstore.language import detect_question_language  # noqa: E402
 from vectorstore.pdf_pages import render_quote  # noqa: E402
 
@@ -70,8 +71,9 @@ def _progress(text: str) -> dict:
 class ChatTab:
     """The chat's state (who is waiting for an answer, who pressed Stop) and its handlers."""
 
-    def __init__(self, assistant: Assistant, chat_first: ChatFirst) -> None:
+    def __init__(self, assistant: Assistant, chat_first: ChatFirst, startup: Startup) -> None:
         self.assistant = assistant
+        self.startup = startup
         self.settings = assistant.settings
         self.kb = assistant.kb
         self.chat_first = chat_first
@@ -94,12 +96,14 @@ class ChatTab:
             if question and not busy:
                 self._stops[session] = StopSignal()
                 self._pending[session] = question
-        if busy:
-            gr.Info("Wait for the answer, or press Stop.")
-        if not question or busy:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if busy:  # said next to the box: this step runs outside the queue, where gr.Info is lost
+            notice = message(browser_language(request), "busy")
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), \
+                f'<p class="kb-progress">{escape(notice)}</p>'
+        if not question:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
         history = [*(history or []), {"role": "user", "content": question}]
-        return "", history, gr.update(interactive=False), gr.update(visible=True)
+        return "", history, gr.update(interactive=False), gr.update(visible=True), ""
 
     def chat(self, history: list[dict], sections: list[str], request: gr.Request):
         """The question `start` accepted, answered; then Ask back on and Stop away."""
@@ -142,10 +146,19 @@ class ChatTab:
             log.info("a follow-up suggestion was chosen; asked on its own")
         language = detect_question_language(question)
         msg = len(sections)
+        history.append(_progress(message(language, "searching")))
+        while (waiting := self.startup.waiting(language)) is not None:  # a first start
+            if stop.is_set():
+                history[-1] = {"role": "assistant", "content": f"■ *{message(language, 'stopped')}*"}
+                yield history, gr.skip(), gr.skip(), ""
+                return
+            history[-1] = _progress(waiting)
+            yield history, gr.skip(), gr.skip(), gr.skip()
+            self.assistant.ready.wait(0.5)
+        history[-1] = _progress(message(language, "searching"))
         yield history, sources_panel(sections, note=message(language, "searching")), gr.skip(), gr.skip()
         sections.append("")
         events = self.assistant.stream(question, pairs)
-        history.append({"role": "assistant", "content": ""})
         hits: list = []
         words = 0
         try:
@@ -189,7 +202,7 @@ class ChatTab:
                         history[-1] = {**history[-1], "options": [{"value": q} for q in suggestions]}
                         yield history, gr.skip(), gr.skip(), gr.skip()
         except QuestionError as exc:
-            history[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
+            history[-1] = {"role": "assistant", "content": f"⚠️ {escape(exc.in_language(language))}"}
             yield history, sources_panel(sections[:-1]), sections[:-1], ""
 
     def page_image(self, source_id: str, page: str, quote: str) -> str | None:
@@ -231,12 +244,13 @@ class ChatTab:
                 f"{len(docs)} documents ({sum(d.chunks for d in docs)} passages) · search: "
                 f"{self.kb.embedding} embeddings and keywords · backend `{s.backend}`</small>")
 
-    def readiness(self) -> tuple[str, gr.Timer]:
-        """A line saying the model is still loading (the start-up warm-up), gone once it is."""
-        if self.assistant.ready.is_set():
+    def readiness(self, request: gr.Request) -> tuple[str, gr.Timer]:
+        """A line saying what the start-up still does (the documents indexed so far, then the
+        model loading), in the browser's language; gone once it is done."""
+        waiting = self.startup.waiting(browser_language(request))
+        if waiting is None:
             return "", gr.Timer(active=False)
-        return ("<small>⏳ Loading the model and the search index: a question asked now waits "
-                "for them.</small>", gr.Timer(active=True))
+        return f'<p class="kb-progress">{escape(waiting)}</p>', gr.Timer(active=True)
 
     def api_ask(self, question: str, history: str = "[]") -> dict:
         """`/ask`: question and optional history (JSON list of [user, assistant] pairs or
@@ -249,6 +263,7 @@ class ChatTab:
             pairs = _history_pairs(raw)
         else:
             pairs = [(str(u), str(a)) for u, a in raw]
+        self.assistant.ready.wait()  # a first start: the corpus and the model (`ui.startup`)
         try:
             with self.chat_first.chatting():
                 answer = self.assistant.ask(question, pairs)
@@ -270,34 +285,36 @@ class ChatTab:
 
     def layout(self) -> gr.Markdown:
         """The chat tab's components and events; returns the settings line (refreshed on load)."""
-        s = self.settings
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(label=label("conversation"), height=480,
                                      buttons=["copy"], feedback_options=("Like", "Dislike"),
                                      elem_id="kb-chat")
                 with gr.Row():
+                    # no max_length: the browser would cut a long question without a word;
+                    # the pipeline refuses it and says why (`pipeline.inputs.clean_question`)
                     box = gr.Textbox(label=label("question"), placeholder=label("placeholder"),
-                                     show_label=False, scale=5, elem_id="kb-question",
-                                     max_length=s.max_question_chars)
+                                     show_label=False, scale=5, elem_id="kb-question")
                     send = gr.Button(label("ask"), variant="primary", scale=1, elem_id="kb-send")
                     stop = gr.Button(label("stop"), variant="stop", scale=1, visible=False, elem_id="kb-stop")
+                notice = gr.HTML("", elem_id="kb-notice")
                 with gr.Row():
                     clear = gr.Button(label("clear"), size="sm", elem_id="kb-clear")
                 gr.Examples(EXAMPLES, inputs=box, label=label("examples"))
                 about = gr.Markdown(self.about(), elem_id="kb-settings")
-                warming = gr.Markdown(self.readiness()[0], elem_id="kb-ready")
+                warming = gr.Markdown(self.readiness(None)[0], elem_id="kb-ready")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(sources_panel([]), elem_id="kb-sources")
         last = gr.Textbox(visible=False)
         sections = gr.State([])
         ticks = gr.Timer(1.0, active=not self.assistant.ready.is_set())
         ticks.tick(self.readiness, None, [warming, ticks], api_name=False, queue=False)
-        asked = gr.on([send.click, box.submit], self.start, [box, chatbot], [box, chatbot, send, stop],
+        started = [box, chatbot, send, stop, notice]
+        asked = gr.on([send.click, box.submit], self.start, [box, chatbot], started,
                       api_name=False, queue=False)
         # a follow-up suggestion clicked is asked as if typed (and waits in the box if busy)
         picked = chatbot.option_select(self.pick, None, box, api_name=False, queue=False).then(
-            self.start, [box, chatbot], [box, chatbot, send, stop], api_name=False, queue=False)
+            self.start, [box, chatbot], started, api_name=False, queue=False)
         for sent in (asked, picked):
             sent.then(self.chat, [chatbot, sections], [chatbot, sources, sections, last, send, stop],
                       api_name=False)

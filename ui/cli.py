@@ -296,8 +296,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.evaluation.metrics import Report
     from assistant.evaluation.questions import QuestionSetError, load_questions
+    from assistant.evaluation.report import Report
     from assistant.evaluation.run import (
         compare,
         evaluate,

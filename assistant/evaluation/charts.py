@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.evaluation.metrics import RATES, TIMINGS, Report, timings_of
+from assistant.evaluation.metrics import RATES, TIMINGS, timings_of
 from assistant.evaluation.records import EvalRecord
+from assistant.evaluation.report import Report
 
 # the rates drawn (source and citation recall and the answer language are left to the tables)
 CHART_METRICS = tuple(m for m in RATES

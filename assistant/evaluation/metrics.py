@@ -8,12 +8,10 @@ not apply to a slice is ``None`` (JSON ``null``), never 0.
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from assistant.evaluation.questions import Question
 from assistant.evaluation.records import EvalRecord, RetrievedChunk
 from assistant.grounding.citations import MARKER
 from assistant.pipeline.reading import without_quotations
@@ -133,7 +131,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 1)
 
 
-def _mean(values: Iterable[float]) -> float | None:
+def mean_of(values: Iterable[float]) -> float | None:
     values = list(values)
     return round(sum(values) / len(values), 4) if values else None
 
@@ -207,20 +205,20 @@ def compute_metrics(records: Sequence[EvalRecord], k: int) -> Metrics:
     return Metrics(
         questions=len(records),
         k=k,
-        hit_at_1=_mean(1.0 if r == 1 else 0.0 for r in ranks),
-        hit_at_k=_mean(0.0 if r is None else 1.0 for r in ranks),
-        mrr=_mean(0.0 if r is None else 1 / r for r in ranks),
-        source_recall=_mean(source_recall(r, k) for r in with_sources),
-        answer_accuracy=_mean(float(is_right(r)) for r in with_must),
-        answers_right=_mean(float(r.asked.answerable and is_right(r)) for r in records
+        hit_at_1=mean_of(1.0 if r == 1 else 0.0 for r in ranks),
+        hit_at_k=mean_of(0.0 if r is None else 1.0 for r in ranks),
+        mrr=mean_of(0.0 if r is None else 1 / r for r in ranks),
+        source_recall=mean_of(source_recall(r, k) for r in with_sources),
+        answer_accuracy=mean_of(float(is_right(r)) for r in with_must),
+        answers_right=mean_of(float(r.asked.answerable and is_right(r)) for r in records
                             if not (r.abstained or r.unsure or r.error)
                             and (r.asked.must_include or not r.asked.answerable)),
         citation_precision=round(valid / total, 4) if total else None,
-        citation_recall=_mean(float(cites_expected(r)) for r in with_sources),
-        abstention_unanswerable=_mean(float(r.abstained or r.unsure) for r in unanswerable),
-        wrong_abstention=_mean(float(r.abstained) for r in answerable),
-        not_sure=_mean(float(r.unsure) for r in records),
-        answer_language_ok=_mean(
+        citation_recall=mean_of(float(cites_expected(r)) for r in with_sources),
+        abstention_unanswerable=mean_of(float(r.abstained or r.unsure) for r in unanswerable),
+        wrong_abstention=mean_of(float(r.abstained) for r in answerable),
+        not_sure=mean_of(float(r.unsure) for r in records),
+        answer_language_ok=mean_of(
             float(answer_language(r) == r.asked.language) for r in ok if r.answer
         ),
         errors=sum(1 for r in records if r.error),
@@ -229,181 +227,7 @@ def compute_metrics(records: Sequence[EvalRecord], k: int) -> Metrics:
     )
 
 
-CURVE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
-
-
-def answer_support(record: EvalRecord) -> float:
-    """How well the best-supported claim of an answer is backed (0 for abstentions)."""
-    if record.abstained or record.error:
-        return 0.0
-    return max((c.support for c in record.citations), default=0.0)
-
-
-# --- the error budget ----------------------------------------------------------------------
-# For every question, the stage of the pipeline that decided its outcome: accuracy says how many
-# answers are right, the budget where the others were lost, so a change can name the line it
-# moved. The stages, in the pipeline's order (`stage_of`):
-#
-# - `right` / `abstained, unanswerable` / `not sure, unanswerable`: nothing lost;
-# - `not sure, the withheld answer was right` (or `wrong`): what saying "not sure" cost (saved);
-# - `not retrieved`: no passage holding the evidence among the top k, and the answer is not right;
-# - `gate: <reason>`: abstained before the model read anything (`key_terms`, `no_sources`);
-# - `model declined`: the model said the passages do not answer;
-# - `model wrong`: what the model wrote, in its own words or translated, lacks what a right
-#   answer needs, with the evidence among the passages it was given;
-# - `verification removed a right answer`: the model's answer was right, and the checks after it
-#   abstained (`unsupported`, `no_number`) or cut the part that made it right;
-# - `quote step replaced a right answer`: the model's verified answer was right, the quoted
-#   source sentences that stand in its place are not;
-# - `answered an unanswerable question`;
-# - `error`; `not judged` (an answerable question without `must_include`).
-#
-# "Right" is `answer_accuracy`'s rule (every `must_include` group present). Beside the stages,
-# `quote step made a wrong answer right` counts what the quote step gained, so its gain and its
-# cost are read together. Records written before drafts were kept have no draft: their model and
-# verification stages read `model wrong or checks (no draft recorded)`.
-
-GATE_REASONS = ("key_terms", "no_sources")
-STAGES = ("right", "abstained, unanswerable", "not sure, unanswerable",
-          "not sure, the withheld answer was right", "not sure, the withheld answer was wrong",
-          "not retrieved", "gate: key_terms",
-          "gate: no_sources", "model declined", "model wrong",
-          "verification removed a right answer", "quote step replaced a right answer",
-          "model wrong or checks (no draft recorded)", "answered an unanswerable question",
-          "error", "not judged")
-QUOTE_GAIN = "quote step made a wrong answer right"
-
-
-def _right(text: str | None, record: EvalRecord) -> bool:
+def holds_answer(text: str | None, record: EvalRecord) -> bool:
+    """`text` (markers aside) holds every `must_include` group of the record's question."""
     return bool(text) and satisfies_must_include(MARKER.sub(" ", text or ""),
                                                  record.asked.must_include)
-
-
-def stage_of(record: EvalRecord, k: int) -> str:
-    """The stage that decided this question's outcome (see "the error budget" above)."""
-    asked = record.asked
-    if record.error:
-        return "error"
-    if not asked.answerable:
-        return "abstained, unanswerable" if record.abstained else \
-            "not sure, unanswerable" if record.unsure else "answered an unanswerable question"
-    if not asked.must_include:
-        return "not judged"
-    if record.unsure:  # what "not sure" cost or saved: the answer it stood in for
-        return "not sure, the withheld answer was " + (
-            "right" if _right(record.withheld, record) else "wrong")
-    if is_right(record):
-        return "right"
-    if asked.evidence and hit_rank(record, k) is None:
-        return "not retrieved"
-    if record.abstained and record.abstain_reason in GATE_REASONS:
-        return f"gate: {record.abstain_reason}"
-    if record.abstained and record.abstain_reason == "model":
-        return "model declined"
-    if record.draft is None:
-        return "model wrong or checks (no draft recorded)"
-    if not (_right(record.draft, record) or _right(record.model_answer, record)):
-        return "model wrong"
-    if record.abstained or not _right(record.model_answer, record):
-        return "verification removed a right answer"
-    return "quote step replaced a right answer"
-
-
-def quote_gained(record: EvalRecord) -> bool:
-    """The quoted sentences are right where the model's own verified answer was not."""
-    return (record.asked.answerable and bool(record.asked.must_include)
-            and not (record.abstained or record.unsure) and record.model_answer is not None
-            and record.model_answer != record.answer and _right(record.answer, record)
-            and not _right(record.model_answer, record))
-
-
-def error_budget(records: Sequence[EvalRecord], k: int) -> dict[str, int]:
-    """Questions per stage (only the stages that occur, in the pipeline's order), then the
-    quote step's gains."""
-    counts = Counter(stage_of(r, k) for r in records)
-    budget = {stage: counts[stage] for stage in STAGES if counts[stage]}
-    if any(r.model_answer is not None for r in records):
-        budget[QUOTE_GAIN] = sum(quote_gained(r) for r in records)
-    return budget
-
-
-@dataclass(frozen=True)
-class CurvePoint:
-    threshold: float
-    abstention_unanswerable: float | None
-    wrong_abstention: float | None
-
-
-def abstention_curve(records: Sequence[EvalRecord]) -> list[CurvePoint]:
-    """The trade-off an answer-level support threshold would make: for each threshold, abstaining
-    on every answer whose best citation is backed below it, the share of unanswerable questions
-    abstained on against the share of answerable ones wrongly abstained on."""
-    answerable = [r for r in records if r.asked.answerable]
-    unanswerable = [r for r in records if not r.asked.answerable]
-    return [CurvePoint(t, _mean(float(answer_support(r) < t) for r in unanswerable),
-                       _mean(float(answer_support(r) < t) for r in answerable))
-            for t in CURVE_THRESHOLDS]
-
-
-@dataclass
-class Report:
-    """report.json: overall, per dev-set half, category and question language, the abstention
-    trade-off per half, the run's configuration; the judge's section when one scored the run."""
-
-    overall: Metrics
-    by_split: dict[str, Metrics]
-    by_category: dict[str, Metrics]
-    by_language: dict[str, Metrics]
-    abstention_curve: dict[str, list[CurvePoint]]
-    config: dict[str, Any]  # what produced it, as written by `evaluation.run.config_of`
-    judge: dict[str, Any] | None = None  # `evaluation.judge.judge_report`
-    # questions per stage that decided them, overall and per half (`error_budget`)
-    budget: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    SLICES = ("by_split", "by_category", "by_language")
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"overall": self.overall.to_dict()}
-        for key in self.SLICES:
-            data[key] = {name: m.to_dict() for name, m in getattr(self, key).items()}
-        data["abstention_curve"] = {half: [asdict(p) for p in points]
-                                    for half, points in self.abstention_curve.items()}
-        data["error_budget"] = self.budget
-        data["config"] = self.config
-        data["definitions"] = DEFINITIONS
-        if self.judge is not None:
-            data["judge"] = self.judge
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Report:
-        slices = {key: {name: Metrics.from_dict(m) for name, m in (data.get(key) or {}).items()}
-                  for key in cls.SLICES}
-        curve = {half: [CurvePoint(**p) for p in points]
-                 for half, points in (data.get("abstention_curve") or {}).items()}
-        return cls(overall=Metrics.from_dict(data["overall"]), abstention_curve=curve,
-                   config=data.get("config", {}), judge=data.get("judge"),
-                   budget=data.get("error_budget") or {}, **slices)
-
-
-def build_report(records: Sequence[EvalRecord], k: int, config: dict[str, Any]) -> Report:
-    """The report of a run: overall, per half, category and question language, and its config."""
-
-    def sliced(key: Callable[[Question], str]) -> dict[str, Metrics]:
-        groups: dict[str, list[EvalRecord]] = {}
-        for record in records:
-            groups.setdefault(key(record.asked), []).append(record)
-        return {name: compute_metrics(group, k) for name, group in sorted(groups.items())}
-
-    return Report(
-        overall=compute_metrics(records, k),
-        by_split=sliced(lambda q: q.split),
-        by_category=sliced(lambda q: q.category),
-        by_language=sliced(lambda q: q.language),
-        abstention_curve={name: abstention_curve([r for r in records if r.asked.split == name])
-                          for name in ("tune", "check")},
-        config=config,
-        budget={"overall": error_budget(records, k), **{
-            name: error_budget([r for r in records if r.asked.split == name], k)
-            for name in ("tune", "check")}},
-    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from assistant.answer import Answer, Citation, CitationChange, Timings
+from assistant.answer import Answer, Citation, CitationChange, Signals, Timings
 from assistant.evaluation.questions import Question
 
 
@@ -55,6 +55,8 @@ class EvalRecord:
     draft: str | None = None  # `Answer.draft`, `Answer.model_answer`: see there
     model_answer: str | None = None
     withheld: str | None = None  # `Answer.withheld`
+    signals: Signals | None = None  # `Answer.signals`, `Answer.confidence`
+    confidence: float | None = None
     judge: dict[str, Any] | None = None  # set by `assistant.evaluation.judge` when a judge model scored it
 
     @classmethod
@@ -68,7 +70,8 @@ class EvalRecord:
             unsure=answer.unsure,
             abstain_reason=answer.abstain_reason, model_called=answer.model_called,
             language=answer.language, timings=replace(answer.timings), error=answer.error,
-            draft=answer.draft, model_answer=answer.model_answer, withheld=answer.withheld)
+            draft=answer.draft, model_answer=answer.model_answer, withheld=answer.withheld,
+            signals=answer.signals, confidence=answer.confidence)
 
     def to_dict(self) -> dict[str, Any]:
         """One line of results.jsonl: the question's fields, flat, then the outcome's."""
@@ -82,6 +85,7 @@ class EvalRecord:
         for key in ("retrieved", "citations", "removed_citations", "added_citations"):
             data[key] = [item.to_dict() for item in data[key]]
         data["timings"] = self.timings.to_dict()
+        data["signals"] = self.signals.to_dict() if self.signals else None
         if self.judge is None:
             del data["judge"]
         return data
@@ -99,6 +103,7 @@ class EvalRecord:
         values["retrieved"] = [RetrievedChunk.from_dict(c) for c in data.get("retrieved", [])]
         values["citations"] = [Citation.from_dict(c) for c in data.get("citations", [])]
         values["timings"] = Timings.from_dict(data.get("timings") or {})
+        values["signals"] = Signals.from_dict(data.get("signals"))
         for key in ("removed_citations", "added_citations"):
             values[key] = [CitationChange(**c) for c in data.get(key, [])]
         return cls(asked=asked, **values)

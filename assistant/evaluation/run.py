@@ -1,7 +1,7 @@
 """`kenbron eval`: run a question set through the `Assistant` and write results, report, charts.
 
 Outputs (with `--out DIR`): `results.jsonl` (one record per question, everything the metrics
-need), `report.json` (see `assistant.evaluation.metrics`), `report.md` (figures, definitions, failures
+need), `report.json` (see `assistant.evaluation.report`), `report.md` (figures, definitions, failures
 question by question) and PNG charts. Files are written to a temporary name and renamed, so a
 crashed run never leaves a half-written report next to an old one.
 """
@@ -15,17 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.metrics import (
-    DEFINITIONS,
-    QUOTE_GAIN,
-    RATES,
-    STAGES,
-    Report,
-    hit_rank,
-    satisfies_must_include,
-)
+from assistant.evaluation.budget import GAINS, STAGES
+from assistant.evaluation.metrics import DEFINITIONS, RATES, hit_rank, satisfies_must_include
 from assistant.evaluation.questions import Question
 from assistant.evaluation.records import EvalRecord
+from assistant.evaluation.report import Report
 
 
 def run_questions(assistant, questions: Sequence[Question], k: int,
@@ -43,7 +37,7 @@ def evaluate(assistant, questions: Sequence[Question], out_dir: Path | None = No
     """Run a question set through `assistant`: (result records, report); written to `out_dir`
     (results.jsonl, report.json, report.md, charts) when given. The CLI and the app both use it."""
     from assistant import __version__
-    from assistant.evaluation.metrics import build_report
+    from assistant.evaluation.report import build_report
     from assistant.models.llm import model_label
 
     settings = assistant.settings
@@ -117,14 +111,16 @@ def markdown_report(report: Report, records: Sequence[EvalRecord],
         for stage in budget_stages(report.budget.values()):
             lines.append(f"| {stage} | " + " | ".join(
                 str(report.budget[h].get(stage, 0)) for h in halves) + " |")
-    curve = report.abstention_curve
+    curve = report.risk_coverage
     if any(curve.values()):
-        lines += ["", "## Abstention trade-off", "",
-                  "Abstaining on every answer whose best citation is backed below a threshold "
-                  "(abstention on unanswerable / wrong abstention on answerable):", "",
+        lines += ["", "## Risk–coverage", "",
+                  "\"Not sure\" on every answer whose confidence is below a threshold (the "
+                  "operating point is `abstention.NOT_SURE_BELOW`): share of questions answered, "
+                  "share of those answers wrong, abstention on unanswerable, wrong abstention:", "",
                   "| threshold | " + " | ".join(curve) + " |", "|---|" + "---|" * len(curve)]
         for i, point in enumerate(next(iter(curve.values()))):
-            cells = [f"{_fmt(c[i].abstention_unanswerable)} / {_fmt(c[i].wrong_abstention)}"
+            cells = [f"{_fmt(c[i].coverage)} / {_fmt(c[i].risk)} / "
+                     f"{_fmt(c[i].abstention_unanswerable)} / {_fmt(c[i].wrong_abstention)}"
                      for c in curve.values()]
             lines.append(f"| {point.threshold} | " + " | ".join(cells) + " |")
     if report.judge:
@@ -240,7 +236,7 @@ def halves_table(reports: dict[str, Report]) -> str:
 def budget_stages(budgets) -> list[str]:
     """The error budget's stages that occur in any of `budgets`, in the pipeline's order."""
     present = {stage for budget in budgets for stage in budget}
-    return [stage for stage in (*STAGES, QUOTE_GAIN) if stage in present]
+    return [stage for stage in (*STAGES, *GAINS) if stage in present]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,17 +9,18 @@ extractive backend abstains below `EXTRACTIVE_MIN_SCORE`, its best sentence's sc
 similarity plus the ranking's bonuses, `assistant.grounding.extractive`); a later part of a
 two-part question adds a sentence only from `PART_MIN_SCORE`.
 
-An answer that passed every check can still disagree with the evidence (`unsure`): then the
-asker gets "not sure" and the best passage instead of an answer that looks verified.
+An answer that passed every check can still be doubtful (`confidence` below `NOT_SURE_BELOW`):
+then the asker gets "not sure" and the best passage instead of an answer that looks verified.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 from assistant import prompts
-from assistant.answer import AbstainReason
+from assistant.answer import AbstainReason, Signals
 from assistant.grounding.citations import Verification, parse_claims
 from assistant.grounding.evidence import missing_key_terms
 from assistant.grounding.specifics import asks_for_number, numbers
@@ -27,14 +28,13 @@ from vectorstore.documents import ScoredChunk
 
 EXTRACTIVE_MIN_SCORE = 0.6
 # A later part of a two-part question ("…, and when did it open?") adds its best sentence only
-# from this score: a part alone is short and scores lower than a whole question (dev sets: median
-# best 0.48 against 0.72). Chosen among 0 / 0.45 / 0.6 on both halves of both dev sets: without a
-# floor the news check half's citation precision fell 0.94 -> 0.91; at 0.6 almost no part passes.
+# from this score: a part alone is short and scores lower than a whole question; without a floor
+# neighbouring sentences were cited, at 0.6 almost no part passes (`docs/decisions.md`).
 PART_MIN_SCORE = 0.45
-# A verified answer is "not sure" when one of its citations backs its claim below this (support
-# is the better of semantic and lexical agreement, `citations.Support`; verification keeps a
-# citation from 0.5 on).
-UNSURE_MIN_SUPPORT = 0.7
+# `confidence`'s weights and the operating point below which a verified answer is "not sure"
+# (fitted and chosen on the tune halves: `assistant.evaluation.calibration`).
+CONFIDENCE_WEIGHTS = {"bias": -1.69, "support": 0.35, "best_cited": 1.73, "evidence": 0.71}
+NOT_SURE_BELOW = 0.5
 
 # the model's "not in the sources" signal, also as a small model mangles it ("niet_found")
 _NOT_FOUND = re.compile(rf"{prompts.NOT_FOUND}|\b\w+_found\b", re.IGNORECASE)
@@ -76,13 +76,17 @@ def after_verifying(check: Verification, question: str) -> AbstainReason | None:
     return None
 
 
-def unsure(supports: Sequence[float], cited_chunks: Collection[str], best_chunk: str | None
-           ) -> bool:
-    """A verified answer that does not agree with the evidence: a claim its citation backs only
-    weakly (below `UNSURE_MIN_SUPPORT`), or an answer that cites none of the best-ranked
-    passage — it rests on a passage retrieval found less relevant, while the one most about the
-    question goes unused (a neighbouring claim, a related sentence presented as the answer)."""
-    if not supports:
-        return False
-    return min(supports) < UNSURE_MIN_SUPPORT or (best_chunk is not None
-                                                  and best_chunk not in cited_chunks)
+def confidence(signals: Signals) -> float:
+    """How likely a verified answer is right, 0..1: a logistic model of its `Signals`, its
+    weights (`CONFIDENCE_WEIGHTS`) fitted on the *tune* halves of both dev sets
+    (`python -m assistant.evaluation.calibration`) and checked on the *check* halves.
+
+    Why one number: each signal alone misses wrong answers the others catch — a weakly backed
+    claim, an answer that rests on a passage retrieval found less relevant than another, an
+    answer when no source sentence is really about the question — and one number gives the
+    risk–coverage curve its order (`kenbron eval`'s report). Signals measured and left out
+    because they did not hold on the check halves: `docs/decisions.md`."""
+    w = CONFIDENCE_WEIGHTS
+    z = (w["bias"] + w["support"] * signals.support + w["best_cited"] * signals.best_cited
+         + w["evidence"] * signals.evidence)
+    return round(1.0 / (1.0 + math.exp(-z)), 3)

@@ -18,8 +18,7 @@ the same threshold: the citation is then as verified as any other, and the chang
 A sentence left without any citation stays, uncited, unless it holds a number or date that none
 of the given chunks carries: that was made up, and is left out of the answer. Names are not held
 to this: a translated name ("International Atomic Energy Agency" for "Internationaal
-Atoomenergieagentschap") is often missing for no fault of the model (measured on the news dev
-set: a right answer lost on *check*).
+Atoomenergieagentschap") is often missing for no fault of the model (`docs/decisions.md`).
 
 Every kept marker becomes a `Citation` carrying the best-supporting chunk sentence as its quote,
 with character offsets into the source document. Removed and added markers are reported with
@@ -87,9 +86,9 @@ def strip_markers(text: str) -> str:
 def _key_tokens(text: str) -> set[str]:
     """Numbers and names; a capitalised first word is just the start of the sentence.
 
-    Looser than `assistant.grounding.specifics` on purpose: this scores support (a share), while specifics
-    decide what a passage must carry. Scoring support with the specifics instead was measured
-    on the dev set (local model): wrong abstentions rose from 0.04 to 0.16 on the tune half.
+    Looser than `assistant.grounding.specifics` on purpose: this scores support (a share), while
+    specifics decide what a passage must carry; scoring support with the specifics instead
+    abstained wrongly far more often (`docs/decisions.md`: `citations._key_tokens`).
     """
     tokens = [m for m in KEY_TOKEN.finditer(text) if m.start() > 0 or not m.group(0).istitle()]
     return {m.group(0).lower().replace(",", ".") for m in tokens}
@@ -153,15 +152,25 @@ class _Supports:
         self.passage_vec = dict(zip(flat, vectors[len(texts):], strict=False))
 
     def of(self, claim: str, n: int) -> Support:
-        """Source n's support for the claim; among equal supports the semantically closest
-        sentence is the quote. A source that lacks one of the claim's numbers, dates or names
-        supports it not at all."""
+        """Source n's support for the claim: its best sentence's. A source that lacks one of the
+        claim's numbers, dates, names or terms supports it not at all.
+
+        The quote is the best-supporting sentence among those that carry every one of them: the
+        sentence most like a claim is often its lead-in or a neighbour that shares its words,
+        while the one that says what the claim adds (the value, the command, the menu) is a line
+        further on — a highlight must fall on what the answer says. When no single sentence
+        carries them all, the best-supporting one is the quote."""
         sentences = self.passages[n]
-        best = max(Support(max(semantic := float(self.claim_vec[claim] @ self.passage_vec[(n, i)]),
-                               _lexical_support(claim, sentences[i].text)), semantic, sentences[i])
-                   for i in range(len(sentences)))
+        candidates = [Support(max(semantic := float(self.claim_vec[claim] @ self.passage_vec[(n, i)]),
+                                  _lexical_support(claim, sentences[i].text)), semantic, sentences[i])
+                      for i in range(len(sentences))]
+        best = max(candidates)
         if self.lacking(claim, n):
             return replace(best, score=0.0)
+        carrying = [c for c in candidates
+                    if not missing_specifics(claim, c.sentence.text, question=self.question)]
+        if carrying:
+            best = replace(best, sentence=max(carrying).sentence)
         return best
 
     def lacking(self, claim: str, n: int) -> list[str]:

@@ -49,14 +49,18 @@ def missing_key_terms(question: str, hits: Sequence[ScoredChunk],
 
     A capitalised word is often a translatable label rather than a name — a menu or tool of a
     manual ("the Airbrush" is "Verfspuit" in Dutch), a month, a city with a name of its own in each
-    language — so it is required only when a retrieved chunk is in the question's `language`
-    (where it would be written the same). Across languages only what is never translated
-    counts: numbers, acronyms and names with inner capitals or digits ("GIMP", "LaTeX").
+    language — so it is required only when the best-ranked chunk, the one most about the
+    question, is in the question's `language` (where it would be written the same). When that
+    passage is in another language, a label missing from it is a question of translation, not
+    of evidence: only what is never translated counts then — numbers, acronyms and names with
+    inner capitals or digits ("GIMP", "LaTeX"). (Any retrieved chunk in the question's
+    language used to make every label count; a lower-ranked passage in the asker's language
+    then made the gate abstain on labels the answering passage has translated.)
     """
     # accents removed, case kept: names are matched as names ("Plus" is not "plus")
     haystack = strip_accents(" ".join(h.chunk.text for h in hits))
     lowered = haystack.lower()
-    same_language = language is None or any(h.chunk.language == language for h in hits)
+    same_language = language is None or not hits or hits[0].chunk.language == language
     aliases = _aliases(question)
     return [term for term in key_terms(question)
             if (same_language or _untranslated(term)) and not _present(term, haystack, lowered)

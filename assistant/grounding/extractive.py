@@ -61,10 +61,8 @@ def _telling_terms(question: str, hits: Sequence[ScoredChunk]) -> list[str]:
 
     Why: a term every retrieved chunk carries cannot tell their sentences apart. A manual names
     its program or language in nearly every passage, so the sentence that repeats the name won
-    the bonus over the one that answers. Measured (extractive, tune / check): realdocs accuracy
-    0.44 / 0.20 -> 0.48 / 0.16, abstention on unanswerable 0.60 / 0.20 -> 0.80 / 0.60 (a sentence
-    that only shared the name no longer reaches the answer threshold), wrong abstentions 0.20 /
-    0.24 -> 0.20 / 0.32; news accuracy 0.76 -> 0.80 on tune, the rest unchanged.
+    the bonus over the one that answers, and a sentence that only shared the name reached the
+    answer threshold (`docs/decisions.md`: `_telling_terms`).
     """
     terms = [t.lower() for t in key_terms(question)]
     carried = [f"{h.chunk.text} {h.chunk.title}".lower() for h in hits]
@@ -80,9 +78,7 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
     the answer ("To share a route, first open the Routes menu." — and the next sentence says
     what to choose there; a lead-in ending in a colon, a heading and its first sentence), the
     reason the model, too, reads each best sentence with the one after it
-    (`pipeline.reading.excerpts`).
-    Measured (extractive, tune / check): answer accuracy realdocs 0.28 / 0.12 -> 0.36 / 0.16,
-    news 0.68 / 0.53 -> 0.76 / 0.56; local realdocs 0.32 / 0.20 -> 0.40 / 0.20.
+    (`pipeline.reading.excerpts`; `docs/decisions.md`: `extract_answer`).
     A question about a quantity or a date takes no sentence after one without a number: the
     after-sentence would only lend its number to the abstention rule (`abstention.after_verifying`,
     `NO_NUMBER`), and a number next to a sentence that does not answer is a neighbouring fact
@@ -90,8 +86,7 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
 
     A question that asks two things gets, for each later part, that part's best sentence too
     (`question_parts`): the best sentences for the whole question often answer only its first
-    part. Measured (extractive, tune / check): realdocs accuracy 0.36 / 0.16 -> 0.40 / 0.20,
-    citation precision 0.66 / 0.50 -> 0.68 / 0.53; news unchanged.
+    part (`docs/decisions.md`).
     """
     scored = rank_sentences(question, hits, knowledge_base)
     if not scored or scored[0].score < EXTRACTIVE_MIN_SCORE:

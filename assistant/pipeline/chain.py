@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from assistant import prompts
-from assistant.answer import AbstainReason, Answer, Citation
+from assistant.answer import AbstainReason, Answer, Citation, Signals
 from assistant.grounding import abstention
 from assistant.grounding.citations import (
     Verification,
@@ -34,7 +34,7 @@ from assistant.grounding.citations import (
     strip_markers,
     verify_citations,
 )
-from assistant.grounding.extractive import extract_answer, rank_sentences
+from assistant.grounding.extractive import RankedSentence, extract_answer, rank_sentences
 from assistant.grounding.specifics import lost_numbers, missing_specifics
 from assistant.models.backends import Backend, ChatBackend, ExtractiveBackend, History
 from assistant.models.llm import describe_error, make_chat_model, model_label
@@ -263,10 +263,12 @@ class Assistant:
             if quoted is not None:
                 self._apply(answer, quoted, ms())
                 answer.timings.quoted_ms = ms()
-        if self.backend.calls_model and self.settings.should_doubt and abstention.unsure(
-                [c.support for c in answer.citations], {c.chunk_id for c in answer.citations},
-                answer.retrieved[0].chunk.chunk_id):
-            self._not_sure(answer)
+        if self.backend.calls_model:
+            ranked = rank_sentences(answer.standalone_question, answer.retrieved, self.kb)
+            answer.signals = self._signals(answer, ranked)
+            answer.confidence = abstention.confidence(answer.signals)
+            if self.settings.should_doubt and answer.confidence < abstention.NOT_SURE_BELOW:
+                self._not_sure(answer, ranked)
         # when the answer is final, also if the quote step spent time and was not taken
         answer.timings.total_ms = ms()
         yield StreamEvent("answer", answer)
@@ -303,15 +305,14 @@ class Assistant:
 
         Why: with the same retrieval, a 1.5B model reading the best sentences often restates the
         question or writes a neighbouring claim, while the best-scored sentence holds the answer
-        more often (dev set, local model, accuracy 0.48 / 0.47 against 0.68 / 0.53 extractive, tune
-        / check). The model's answer still decides whether there is an answer at all: only once
-        it has been verified are its words replaced, so this never turns an abstention into an
-        answer. The model's answer also stays when a sentence of it that kept its citation names
-        something the quote lacks (a name, number, command or path beyond the question's: the
-        best-scored sentence is then often a neighbouring one, or stops before the path it leads
-        in to), and when the quote cannot be brought into the asker's language or fails
-        verification. A sentence left uncited holds nothing a source was found to support, so
-        it does not hold the quote back."""
+        more often (`docs/decisions.md`: `Assistant._quoted`). The model's answer still decides
+        whether there is an answer at all: only once it has been verified are its words replaced, so
+        this never turns an abstention into an answer. The model's answer also stays when a sentence
+        of it that kept its citation names something the quote lacks (a name, number, command or
+        path beyond the question's: the best-scored sentence is then often a neighbouring one, or
+        stops before the path it leads in to), and when the quote cannot be brought into the asker's
+        language or fails verification. A sentence left uncited holds nothing a source was found to
+        support, so it does not hold the quote back."""
         question = answer.standalone_question
         chosen = extract_answer(question, answer.retrieved, self.kb)
         if not chosen:
@@ -328,11 +329,20 @@ class Assistant:
         check, reason = self._verify(answer, translated)
         return None if reason else check
 
-    def _not_sure(self, answer: Answer) -> None:
+    @staticmethod
+    def _signals(answer: Answer, ranked: Sequence[RankedSentence]) -> Signals:
+        """What `abstention.confidence` weighs, for a verified answer of the model: its
+        citations' support, whether it cites the best-ranked passage, and how well the best
+        source sentence matches the question."""
+        cited = {c.chunk_id for c in answer.citations}
+        return Signals(support=min((c.support for c in answer.citations), default=0.0),
+                       best_cited=answer.retrieved[0].chunk.chunk_id in cited,
+                       evidence=round(ranked[0].score, 3) if ranked else 0.0)
+
+    def _not_sure(self, answer: Answer, ranked: Sequence[RankedSentence]) -> None:
         """"Not sure" and the best passage instead of the answer: the first sentence of four or
         more words in the extractive ranking of the retrieved passages, quoted and cited, so the
         asker can read what the documents say rather than an answer that only looks verified."""
-        ranked = rank_sentences(answer.standalone_question, answer.retrieved, self.kb)
         # a sentence, not a heading or a label: what a reader can take the answer from
         best = next((s for s in ranked if len(s.text.split()) >= 4), ranked[0] if ranked else None)
         citation = cite_sentence(best.source, answer.retrieved[best.source - 1], best.text) \

@@ -24,13 +24,13 @@ def excerpts(question: str, hits: Sequence[ScoredChunk], knowledge_base, budget:
     question (`KENBRON_EVIDENCE_SENTENCES`), each with the sentence after it, in document order;
     "" for a hit none of whose sentences was chosen (it is left out of the prompt).
 
-    Measured on the dev set (local model, both halves): against the previous "top chunk whole +
-    one sentence of each other chunk", citation precision rose (tune 0.76 -> 0.78, check 0.79 ->
-    0.84), abstention on unanswerable questions rose on tune (0.50 -> 0.83), and the first token
-    came 15-30% sooner (fewer prompt tokens; every one costs the local model ~6 ms here). The next
-    sentence rides along because an answer often follows the sentence that matches the question
-    (a quote after its attribution, a list after its lead-in). Similarity is from the knowledge
-    base's stored sentence vectors, so nothing is embedded here. Verification still checks claims
+    Picked sentences rather than whole chunks: a 1.5B model reading fewer, better-chosen
+    sentences cites more precisely and abstains more often when nothing answers, and every
+    prompt token delays the first one (`docs/decisions.md`: `reading.excerpts`; reading the best
+    passage whole was tried and lost answers). The next sentence rides along because an answer
+    often follows the sentence that matches the question (a quote after its attribution, a list
+    after its lead-in). Similarity is from the knowledge base's stored sentence vectors, so
+    nothing is embedded here. Verification still checks claims
     against the whole chunk. With a budget of 0 every chunk is given whole.
     """
     if budget <= 0:
