@@ -572,3 +572,40 @@ def test_a_refused_question_says_why_in_the_askers_language():
     assert str(caught.value) == "the question is 3499 characters long; the limit is 2000"
     assert caught.value.in_language("nl") == "de vraag is 3499 tekens lang; de grens is 2000"
     assert clean_question(" Waarom?\x07 ", 2000) == "Waarom?"
+
+
+def test_a_second_question_during_an_answer_stays_in_the_box_and_the_chat_says_why(
+        kb, use_embeddings):
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from ui.chat import ChatTab
+    from ui.priority import ChatFirst
+    from ui.startup import Startup
+
+    a = assistant(kb, use_embeddings, fake())
+    tab = ChatTab(a, ChatFirst(), Startup(a))
+    dutch = SimpleNamespace(session_hash="s", headers={"accept-language": "nl-BE,nl;q=0.9,en;q=0.5"})
+    box, history, *_, notice = tab.start(SHIPS_NL, [], dutch)
+    assert box == "" and history[-1]["content"] == SHIPS_NL and notice == ""
+    *kept, notice = tab.start("En de kade?", history, dutch)  # the first is still being answered
+    assert "Wacht op het antwoord" in notice and "Stoppen" in notice
+    assert kept == [gr.skip()] * 4  # the box keeps the question; the chat and buttons stay
+
+
+def test_a_question_stopped_while_the_app_starts_keeps_the_answers_numbered(kb, use_embeddings):
+    """Stopped while it waits for the start-up, a question still takes its place among the
+    answers, so the next answer's markers point at its own sources."""
+    from assistant.models.stopping import StopSignal
+    from ui.chat import ChatTab
+    from ui.priority import ChatFirst
+    from ui.startup import Startup
+
+    a = assistant(kb, use_embeddings, fake())  # never warmed up: the app is still starting
+    tab = ChatTab(a, ChatFirst(), Startup(a))
+    stop = StopSignal()
+    stop.stop()
+    history, _, sections, _ = list(tab._answer(SHIPS_NL, [{"role": "user", "content": SHIPS_NL}],
+                                               [], stop))[-1]
+    assert "Gestopt" in history[-1]["content"] and sections == [""]

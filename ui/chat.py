@@ -85,11 +85,11 @@ class ChatTab:
         self._pending: dict[str, str] = {}
         self._sessions_lock = threading.Lock()
 
-    def start(self, message: str, history: list[dict], request: gr.Request):
+    def start(self, typed: str, history: list[dict], request: gr.Request):
         """A question sent: into the chat at once, Ask off and Stop on until it is answered.
         While this conversation waits for an answer another question stays in the box (it
         would otherwise take the first one's place); an empty box sends nothing."""
-        question = (message or "").strip()
+        question = (typed or "").strip()
         session = request.session_hash or ""
         with self._sessions_lock:
             busy = session in self._stops
@@ -148,9 +148,10 @@ class ChatTab:
         msg = len(sections)
         history.append(_progress(message(language, "searching")))
         while (waiting := self.startup.waiting(language)) is not None:  # a first start
-            if stop.is_set():
+            if stop.is_set():  # an empty section keeps the next answer's number in step
                 history[-1] = {"role": "assistant", "content": f"■ *{message(language, 'stopped')}*"}
-                yield history, gr.skip(), gr.skip(), ""
+                sections.append("")
+                yield history, sources_panel(sections), sections, ""
                 return
             history[-1] = _progress(waiting)
             yield history, gr.skip(), gr.skip(), gr.skip()
