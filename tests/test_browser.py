@@ -419,3 +419,62 @@ def test_a_long_question_is_refused_with_its_length_never_cut(browser, extractiv
     expect(page.locator("#kb-chat .message.bot").last).to_contain_text(
         f"de vraag is {len(question.strip())} tekens lang; de grens is 2000", timeout=30_000)
     page.close()
+
+
+_INSIDE = """([tip, box]) => tip.left >= box.left - 1 && tip.right <= box.right + 1
+                              && tip.top >= box.top - 1 && tip.bottom <= box.bottom + 1"""
+
+
+def _box(locator) -> dict:
+    return locator.evaluate("e => { const r = e.getBoundingClientRect();"
+                            " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }")
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return not (a["right"] <= b["left"] or b["right"] <= a["left"]
+                or a["bottom"] <= b["top"] or b["bottom"] <= a["top"])
+
+
+@pytest.mark.parametrize("width", [390, 768, 1366, 1920])
+def test_marker_tips_and_tables_fit_every_width(browser, extractive_app, width):
+    """From a phone to a wide screen: a marker's tip opens inside the chat box (not cut at its
+    edge) and covers none of the message's buttons; the documents table's headers are whole;
+    the page never scrolls sideways; on a phone the sources come before the examples."""
+    page = browser.new_page(viewport={"width": width, "height": 900}, is_mobile=width < 500)
+    page.goto(extractive_app)
+    _ask(page, "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?")
+    markers = page.locator("#kb-chat a.kb-marker")
+    expect(markers.first).to_be_visible(timeout=120_000)
+    chat = _box(page.locator("#kb-chat"))
+    buttons = [_box(b) for b in page.locator("#kb-chat .message-buttons button, "
+                                             "#kb-chat button[aria-label]").all() if b.is_visible()]
+    for i in range(min(markers.count(), 3)):
+        marker = markers.nth(i)
+        marker.scroll_into_view_if_needed()
+        marker.focus()
+        tip = marker.locator(".kb-tip")
+        expect(tip).to_be_visible()
+        chat = _box(page.locator("#kb-chat"))
+        box = _box(tip)
+        assert page.evaluate(_INSIDE, [box, chat]), (width, i, box, chat)
+        assert not any(_overlap(box, b) for b in buttons), (width, i, box)
+    page.screenshot(path=str(ARTEFACTS / f"marker-tip-{width}.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    if width < 500:
+        assert _box(page.locator("#kb-sources"))["top"] < _box(
+            page.get_by_text("Examples").first)["top"]
+    page.get_by_role("tab", name="Documents").click()
+    headers = page.locator("#kb-docs th")
+    expect(headers.first).to_be_visible(timeout=30_000)
+    if width >= 768:  # each header on one line, and not cut
+        broken = headers.evaluate_all(
+            "ths => ths.filter(th => { const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);"
+            " let node, lines = 0;"
+            " while ((node = walk.nextNode())) { if (!node.textContent.trim()) continue;"
+            "   const r = document.createRange(); r.selectNodeContents(node);"
+            "   lines = Math.max(lines, new Set([...r.getClientRects()].map(x => Math.round(x.top))).size); }"
+            " return lines > 1; }).map(th => th.innerText)")
+        assert not broken, (width, broken)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    page.screenshot(path=str(ARTEFACTS / f"documents-{width}.png"), full_page=True)
+    page.close()

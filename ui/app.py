@@ -48,11 +48,15 @@ a.kb-marker {position: relative; text-decoration: none; font-weight: 600; color:
   z-index: 30;}
 a.kb-marker .kb-tip {position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip-path: inset(50%); white-space: nowrap;}
-a.kb-marker:hover .kb-tip, a.kb-marker:focus .kb-tip {right: 0; top: 1.4em; z-index: 20;
+a.kb-marker:hover .kb-tip, a.kb-marker:focus .kb-tip, a.kb-marker.kb-tip-measure .kb-tip {
+  right: 0; top: 1.4em; z-index: 20;
   width: max-content; max-width: min(26rem, 80vw); height: auto; overflow: visible; clip-path: none;
   white-space: normal; font-weight: 400; font-size: 0.85rem; line-height: 1.35; color: #111;
   background: #fff; border: 1px solid #888; border-radius: 6px; padding: 6px 8px;
   box-shadow: 0 2px 8px rgba(0, 0, 0, 0.2);}
+a.kb-marker.kb-tip-up:hover .kb-tip, a.kb-marker.kb-tip-up:focus .kb-tip {top: auto; bottom: 1.4em;}
+#kb-docs th, #kb-docs th *, #kb-upload-results th, #kb-upload-results th * {white-space: nowrap !important;
+  word-break: normal !important; overflow-wrap: normal !important;}
 """
 
 

@@ -301,11 +301,13 @@ class ChatTab:
                 notice = gr.HTML("", elem_id="kb-notice")
                 with gr.Row():
                     clear = gr.Button(label("clear"), size="sm", elem_id="kb-clear")
-                gr.Examples(EXAMPLES, inputs=box, label=label("examples"))
-                about = gr.Markdown(self.about(), elem_id="kb-settings")
                 warming = gr.Markdown(self.readiness(None)[0], elem_id="kb-ready")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(sources_panel([]), elem_id="kb-sources")
+        # below both columns: on a phone, where the columns stack, the sources come right
+        # after the chat and the examples after them
+        gr.Examples(EXAMPLES, inputs=box, label=label("examples"))
+        about = gr.Markdown(self.about(), elem_id="kb-settings")
         last = gr.Textbox(visible=False)
         sections = gr.State([])
         ticks = gr.Timer(1.0, active=not self.assistant.ready.is_set())

@@ -106,6 +106,9 @@ class DocumentsTab:
         policy = self.settings.uploads
         table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
                              headers=["title", "language", "date", "pages", "chunks", "file"],
+                             # the short columns as wide as their headers; the title and the
+                             # file name share the rest and wrap
+                             column_widths=["29%", "13%", "13%", "10%", "10%", "25%"],
                              label=label("ingested"), wrap=True)
         with gr.Group(visible=policy != "off"):
             password = gr.Textbox(label=label("password"), type="password",

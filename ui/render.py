@@ -53,6 +53,27 @@ MARKER_SCRIPT = """<script>
     e.stopPropagation();
     show(a);
   }, true);
+  // the tip opens inside the chat box, as wide as it allows, shifted left or right to fit, and
+  // above its marker when it fits there (below a marker sit the message's copy and like
+  // buttons): measured once shown, since its size depends on its text and the screen
+  function place(e) {
+    const a = e.target.closest && e.target.closest('a.kb-marker');
+    const chat = document.getElementById('kb-chat');
+    const tip = a && a.querySelector('.kb-tip');
+    if (!tip || !chat) return;
+    const room = chat.getBoundingClientRect(), at = a.getBoundingClientRect();
+    const width = Math.min(416, room.width - 16);
+    const left = Math.max(room.left + 8, Math.min(at.left, room.right - 8 - width));
+    tip.style.maxWidth = width + 'px';
+    tip.style.left = (left - at.left) + 'px';
+    tip.style.right = 'auto';
+    a.classList.add('kb-tip-measure');
+    const height = tip.getBoundingClientRect().height;
+    a.classList.remove('kb-tip-measure');
+    a.classList.toggle('kb-tip-up', at.top - room.top > height + 12);
+  }
+  document.addEventListener('mouseover', place, true);
+  document.addEventListener('focusin', place, true);
 })();
 </script>"""
 
