@@ -91,13 +91,8 @@ def operating_point(records: list[EvalRecord]) -> float:
 def rescored(records: list[EvalRecord], weights: dict[str, float]) -> list[EvalRecord]:
     """The records with their confidence recomputed under `weights` (answers without signals
     — abstentions, errors — unchanged)."""
-    saved = dict(abstention.CONFIDENCE_WEIGHTS)
-    abstention.CONFIDENCE_WEIGHTS.update(weights)
-    try:
-        return [replace(r, confidence=abstention.confidence(r.signals)) if r.signals else r
-                for r in records]
-    finally:
-        abstention.CONFIDENCE_WEIGHTS.update(saved)
+    return [replace(r, confidence=abstention.confidence(r.signals, weights)) if r.signals else r
+            for r in records]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from assistant import prompts
 from assistant.answer import AbstainReason, Signals
@@ -76,7 +76,7 @@ def after_verifying(check: Verification, question: str) -> AbstainReason | None:
     return None
 
 
-def confidence(signals: Signals) -> float:
+def confidence(signals: Signals, weights: Mapping[str, float] | None = None) -> float:
     """How likely a verified answer is right, 0..1: a logistic model of its `Signals`, its
     weights (`CONFIDENCE_WEIGHTS`) fitted on the *tune* halves of both dev sets
     (`python -m assistant.evaluation.calibration`) and checked on the *check* halves.
@@ -86,7 +86,7 @@ def confidence(signals: Signals) -> float:
     answer when no source sentence is really about the question — and one number gives the
     risk–coverage curve its order (`kenbron eval`'s report). Signals measured and left out
     because they did not hold on the check halves: `docs/decisions.md`."""
-    w = CONFIDENCE_WEIGHTS
+    w = CONFIDENCE_WEIGHTS if weights is None else weights
     z = (w["bias"] + w["support"] * signals.support + w["best_cited"] * signals.best_cited
          + w["evidence"] * signals.evidence)
     return round(1.0 / (1.0 + math.exp(-z)), 3)
