@@ -104,9 +104,9 @@ def test_the_quote_is_the_sentence_that_says_what_the_claim_adds(use_embeddings)
     from assistant.grounding.citations import verify_citations
     from vectorstore.documents import Chunk, ScoredChunk
 
-    text = ("Met de optie Doezelen maakt het gereedschap Vrije selectie de randen van een "
-            "selectie zacht. De standaardstraal van die optie is 12 pixels.")
-    chunk = Chunk(chunk_id="d-00000", source_id="d.html", title="Vrije selectie", text=text,
+    text = ("Met de knop Spuien laat de sluiswachter van Vlaardam het water uit de "
+            "sluiskolk zakken. De standaardwachttijd van die knop is 12 seconden.")
+    chunk = Chunk(chunk_id="d-00000", source_id="d.html", title="Sluis van Vlaardam", text=text,
                   start=0, end=len(text), position=0, language="nl", doc_hash="h")
     hits = [ScoredChunk(chunk, 1.0, rank=1)]
 
@@ -116,15 +116,15 @@ def test_the_quote_is_the_sentence_that_says_what_the_claim_adds(use_embeddings)
         vectors = np.asarray(vectors, dtype=np.float32)
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    question = "Hoe groot is de standaardstraal van Doezelen bij de Vrije selectie?"
-    check = verify_citations("Met de optie Doezelen maakt het gereedschap Vrije selectie de "
-                             "randen van een selectie zacht, tot 12 pixels [1].", hits, embed,
+    question = "Hoe lang is de standaardwachttijd van Spuien bij de sluis van Vlaardam?"
+    check = verify_citations("Met de knop Spuien laat de sluiswachter van Vlaardam het water uit de "
+                             "sluiskolk zakken, na 12 seconden [1].", hits, embed,
                              question=question)
     [citation] = check.citations
-    assert citation.quote == "De standaardstraal van die optie is 12 pixels."
-    plain = verify_citations("De optie Doezelen maakt de randen van een selectie zacht [1].",
+    assert citation.quote == "De standaardwachttijd van die knop is 12 seconden."
+    plain = verify_citations("De knop Spuien laat het water uit de sluiskolk zakken [1].",
                              hits, embed, question=question)
-    assert plain.citations[0].quote.startswith("Met de optie Doezelen")
+    assert plain.citations[0].quote.startswith("Met de knop Spuien")
 
 
 def test_a_label_counts_only_when_the_best_passage_is_in_the_askers_language():
@@ -140,11 +140,11 @@ def test_a_label_counts_only_when_the_best_passage_is_in_the_askers_language():
                       doc_hash="h")
         return ScoredChunk(chunk, 1.0 / rank, rank=rank)
 
-    question = "Comment l'outil Correcteur diffère-t-il de l'outil Clone dans GIMP ?"
-    dutch = hit("Repareren lijkt op Klonen in GIMP, maar houdt rekening met de omgeving.", "nl", 1)
-    french = hit("GIMP est un logiciel libre de retouche d'images.", "fr", 2)
+    question = "Comment le bouton Vidange diffère-t-il du bouton Remplissage dans SluisPlan ?"
+    dutch = hit("Spuien lijkt op Vullen in SluisPlan, maar opent de onderste schuiven.", "nl", 1)
+    french = hit("SluisPlan est un logiciel de gestion d'écluses.", "fr", 2)
     assert missing_key_terms(question, [dutch, french], "fr") == []
-    assert missing_key_terms(question, [french, dutch], "fr") == ["Correcteur", "Clone"]
+    assert missing_key_terms(question, [french, dutch], "fr") == ["Vidange", "Remplissage"]
 
 
 def test_wrong_or_missing_markers_are_corrected_to_the_supporting_source(kb, use_embeddings):
