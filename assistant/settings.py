@@ -13,6 +13,8 @@ from typing import Any
 
 from vectorstore.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
 from vectorstore.embeddings import DEFAULT_EMBEDDING
+from vectorstore.gemma_runtime import AUTO as RUNTIME_AUTO
+from vectorstore.gemma_runtime import RUNTIMES
 from vectorstore.knowledge_base import RRF_K
 from vectorstore.loaders import DEFAULT_MAX_BYTES
 
@@ -101,6 +103,7 @@ class Settings:
     chroma_port: int = 8000
     embedding: str = DEFAULT_EMBEDDING
     embedding_model_dir: Path = field(default_factory=default_embedding_model_dir)
+    embedding_runtime: str = RUNTIME_AUTO  # what runs gemma: auto (measured at set-up) or a name
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_OVERLAP_TOKENS
     max_file_mb: int = DEFAULT_MAX_BYTES // _MB
@@ -165,6 +168,10 @@ class Settings:
             raise ValueError("k must be between 1 and 50")
         if len(self.collection) < 3:
             raise ValueError("collection names need at least 3 characters")
+        runtimes = (RUNTIME_AUTO, *(r.name for r in RUNTIMES))
+        if self.embedding_runtime not in runtimes:
+            raise ValueError(f"unknown embedding runtime {self.embedding_runtime!r}; choose one of "
+                             f"{', '.join(runtimes)}")
 
     @property
     def should_quote(self) -> bool:
@@ -206,6 +213,7 @@ VARIABLES = {
     "chroma_port": "CHROMA_PORT",
     "embedding": "KENBRON_EMBEDDING",
     "embedding_model_dir": "KENBRON_EMBEDDING_MODEL_DIR",
+    "embedding_runtime": "KENBRON_EMBEDDING_RUNTIME",
     "chunk_tokens": "KENBRON_CHUNK_TOKENS",
     "chunk_overlap": "KENBRON_CHUNK_OVERLAP",
     "max_file_mb": "KENBRON_MAX_FILE_MB",
@@ -297,4 +305,5 @@ def store_config(settings: Settings):
         max_file_bytes=settings.max_file_mb * _MB,
         rrf_k=settings.rrf_k,
         embedding_model_dir=settings.embedding_model_dir,
+        embedding_runtime=settings.embedding_runtime,
     )

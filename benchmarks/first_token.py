@@ -30,9 +30,10 @@ sys.path.insert(0, str(REPO))
 from assistant.evaluation.metrics import percentile  # noqa: E402
 from assistant.models.llm import local_worker  # noqa: E402
 from assistant.pipeline.chain import Assistant  # noqa: E402
-from assistant.provisioning.llama_build import cpu_flags, cpu_model, smoke_test  # noqa: E402
+from assistant.provisioning.llama_build import smoke_test  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from benchmarks.report import save  # noqa: E402
+from vectorstore.cpu import cpu_flags, cpu_model  # noqa: E402
 
 _REMAINING = re.compile(r"prefix-match hit, remaining (\d+) prompt tokens")
 _FULL = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")

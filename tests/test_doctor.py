@@ -45,9 +45,14 @@ def test_doctor_fails_with_the_fix_for_a_missing_model_and_an_empty_store(tmp_pa
 def test_doctor_for_the_extractive_backend_skips_the_model(corpus_data_dir):
     status, checks = doctor(corpus_data_dir, "--backend", "extractive")
     assert status == 0
-    assert [c["name"] for c in checks] == ["cpu", "backend", "embedding model", "store", "ocr",
-                                           "app"]
+    assert [c["name"] for c in checks] == ["cpu", "backend", "embedding model", "embedding runtime",
+                                           "store", "ocr", "app"]
     by_name = {c["name"]: c for c in checks}
+    # the set-up measured the runtimes this CPU runs; the one in use is among them
+    runtime = by_name["embedding runtime"]["data"]
+    assert runtime["why"] == "chosen at set-up"
+    assert runtime["runtime"] in [m["runtime"] for m in runtime["measured"] if m["faithful"]]
+    assert "tokens/s" in by_name["embedding runtime"]["detail"]
     # `auto` filled the store with gemma, which scripts/test installs; so is Tesseract
     assert "embeddings: gemma" in by_name["store"]["detail"]
     assert "Tesseract reads scanned PDFs" in by_name["ocr"]["detail"]

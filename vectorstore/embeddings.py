@@ -107,14 +107,15 @@ class GemmaEmbeddings(Embeddings):
     QUERY = "task: search result | query: "
     DOCUMENT = "title: none | text: "
 
-    def __init__(self, model_dir: Path, threads: int = 2) -> None:
+    def __init__(self, model_dir: Path, threads: int = 2, runtime: str = AUTO) -> None:
         self.model_dir = Path(model_dir)
         self.threads = threads
+        self.runtime = runtime
 
     @property
     def encoder(self) -> GemmaEncoder:
         """The loaded model (on first use): its tokenizer counts what it reads."""
-        return _load_gemma(self.model_dir, self.threads)
+        return _load_gemma(self.model_dir, self.threads, self.runtime)
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
         if not texts:
@@ -155,9 +156,11 @@ class UnknownEmbeddingModel(ValueError):
 
 
 def make_embeddings(name: str, *, api_key: str | None = None, base_url: str | None = None,
-                    threads: int = 2, model_dir: Path | None = None) -> Embeddings:
+                    threads: int = 2, model_dir: Path | None = None,
+                    runtime: str = AUTO) -> Embeddings:
     """The embedding model called `name` (see module docstring for the names); `model_dir` is
-    where a model with downloaded weights (``gemma``) lives."""
+    where a model with downloaded weights (``gemma``) lives, `runtime` what runs it
+    (`gemma_runtime`)."""
     if name == "use":
         return UseEmbeddings(threads=threads)
     if name == "e5":
@@ -168,7 +171,7 @@ def make_embeddings(name: str, *, api_key: str | None = None, base_url: str | No
     if name == "gemma":
         if model_dir is None:
             raise UnknownEmbeddingModel("the gemma embedding model needs its directory")
-        return GemmaEmbeddings(model_dir, threads=threads)
+        return GemmaEmbeddings(model_dir, threads=threads, runtime=runtime)
     if name.startswith("openai:"):
         from langchain_openai import OpenAIEmbeddings
 
@@ -227,12 +230,12 @@ class EmbeddingModelMissing(RuntimeError):
 
 
 @lru_cache(maxsize=1)
-def _load_gemma(model_dir: Path, threads: int) -> GemmaEncoder:
+def _load_gemma(model_dir: Path, threads: int, runtime: str) -> GemmaEncoder:
     if not (model_dir / "model.safetensors").is_file():
         raise EmbeddingModelMissing(
             f"EmbeddingGemma is not installed in {model_dir}; run `.venv/bin/pip install -e "
             "'.[gemma]'` and `.venv/bin/python -m assistant.provisioning.model_install --embedding`")
     try:
-        return open_encoder(model_dir, threads)
+        return open_encoder(model_dir, threads, runtime)
     except GemmaRuntimeMissing as exc:
         raise EmbeddingModelMissing(str(exc)) from exc

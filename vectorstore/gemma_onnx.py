@@ -8,12 +8,16 @@ and llama.cpp were measured and either changed the vectors or retrieval, or were
 tensor cannot hold. On two cores the model runs near their float32 peak (≈100M weights outside
 the embedding table, 0.2 GFLOP a token).
 
+On CPUs that multiply bfloat16 (AMX, AVX-512 BF16) OpenVINO runs the same graph in bfloat16,
+within `MIN_COSINE` of float32 and several times faster; which runtime runs where is
+`gemma_runtime`'s, measured at set-up by `choose_runtime` (`docs/decisions.md`: `gemma_runtime`).
+
 The graph is exported from the pinned safetensors weights with torch at set-up (`build`,
 called by ``python -m assistant.provisioning.model_install --embedding``) and kept only if every vector of
 the reference texts is within cosine `MIN_COSINE` of sentence-transformers' vectors; a stamp
 records the file's SHA-256, size and time, checked before the model is used (size and time at
-every load, the checksum by the set-up and `kenbron doctor`). At run time only onnxruntime,
-tokenizers, safetensors and numpy are needed, and nothing is downloaded.
+every load, the checksum by the set-up and `kenbron doctor`). At run time only onnxruntime (or
+OpenVINO), tokenizers, safetensors and numpy are needed, and nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -21,12 +25,29 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from vectorstore.gemma_runtime import (
+    AUTO,
+    OPENVINO_CACHE,
+    REFERENCE,
+    RUNTIME_FILE,
+    Choice,
+    Measurement,
+    Runner,
+    candidates,
+    choice_for_this_cpu,
+    open_runner,
+    record,
+    runtime_to_load,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +64,13 @@ class GemmaRuntimeMissing(RuntimeError):
 
 
 class GemmaEncoder:
-    """Tokenizer, ONNX session and dense head of one installed model directory."""
+    """Tokenizer, graph runner and dense head of one installed model directory."""
 
-    def __init__(self, model_dir: Path, graph: Path, threads: int) -> None:
-        import onnxruntime as ort
+    def __init__(self, model_dir: Path, runner: Runner, runtime: str = REFERENCE.name) -> None:
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.runner = runner
+        self.runtime = runtime
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
@@ -79,12 +96,47 @@ class GemmaEncoder:
             input_ids[row, : len(x)] = x
             mask[row, : len(x)] = 1
         with self._lock:
-            return self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+            return self.runner(input_ids, mask)
 
 
-def open_encoder(model_dir: Path, threads: int) -> GemmaEncoder:
-    """The encoder of an installed model, its graph checked against the set-up's stamp."""
-    return GemmaEncoder(model_dir, verified_onnx(model_dir), threads)
+def open_encoder(model_dir: Path, threads: int, runtime_name: str = AUTO) -> GemmaEncoder:
+    """The encoder of an installed model, its graph checked against the set-up's stamp, run by
+    the runtime named, or with ``auto`` the one the set-up chose for this CPU (`gemma_runtime`)."""
+    graph = verified_onnx(model_dir)
+    runtime, why = runtime_to_load(model_dir, runtime_name)
+    log.info("EmbeddingGemma runs on %s (%s)", runtime.name, why)
+    return GemmaEncoder(model_dir, open_runner(runtime, graph, threads), runtime.name)
+
+
+def choose_runtime(model_dir: Path, texts: Sequence[str], threads: int = 2) -> Choice:
+    """Measure every runtime this CPU can run on `texts` and record the fastest whose vectors
+    all lie within `MIN_COSINE` of the reference runtime's. Idempotent: a choice made on this
+    CPU among the same candidates is kept."""
+    graph = verified_onnx(model_dir)
+    runnable = candidates()
+    kept = choice_for_this_cpu(model_dir)
+    if kept is not None and {m.runtime for m in kept.measured} == {r.name for r in runnable}:
+        return kept
+    tokens = None
+    reference: np.ndarray | None = None
+    measured: list[Measurement] = []
+    for runtime in runnable:
+        encoder = GemmaEncoder(model_dir, open_runner(runtime, graph, threads), runtime.name)
+        encoder.encode(texts[:2])  # first run: allocation and kernel selection
+        tokens = tokens or sum(len(e.ids) for e in encoder.tokenizer.encode_batch(list(texts)))
+        start = time.perf_counter()
+        vectors = encoder.encode(texts)
+        rate = tokens / (time.perf_counter() - start)
+        reference = vectors if reference is None else reference
+        lowest = float(np.min(np.sum(reference * vectors, axis=1)))
+        measured.append(Measurement(runtime.name, round(lowest, 6), round(rate, 1),
+                                    lowest >= MIN_COSINE))
+        log.info("  %-16s %7.0f tokens/s, lowest cosine to %s %.5f", runtime.name, rate,
+                 REFERENCE.name, lowest)
+    best = max((m for m in measured if m.faithful), key=lambda m: m.tokens_per_s)
+    choice = record(model_dir, best.runtime, measured)
+    log.info("EmbeddingGemma will run on %s on this CPU", choice.runtime)
+    return choice
 
 
 def _batches(lengths: list[int]) -> list[list[int]]:
@@ -166,6 +218,9 @@ def build(model_dir: Path, reference_texts: Sequence[str], threads: int = 2) -> 
                 f"the exported graph's vectors differ from the reference (lowest cosine "
                 f"{lowest:.4f} < {MIN_COSINE}); refused")
         graph.replace(model_dir / ONNX_FILE)
+    # compiled from, and measured on, the old graph
+    shutil.rmtree(model_dir / OPENVINO_CACHE, ignore_errors=True)
+    (model_dir / RUNTIME_FILE).unlink(missing_ok=True)
     info = (model_dir / ONNX_FILE).stat()
     stamp = {"sha256": sha256_of(model_dir / ONNX_FILE), "bytes": info.st_size,
              "mtime_ns": info.st_mtime_ns, "lowest_cosine": round(lowest, 5),
@@ -212,5 +267,5 @@ def _lowest_cosine(model_dir: Path, graph: Path, texts: Sequence[str], threads: 
     torch.set_num_threads(threads)
     reference = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     expected = reference.encode(list(texts), normalize_embeddings=True, batch_size=8)
-    got = GemmaEncoder(model_dir, graph, threads).encode(texts)
+    got = GemmaEncoder(model_dir, open_runner(REFERENCE, graph, threads)).encode(texts)
     return float(np.min(np.sum(expected * got, axis=1)))

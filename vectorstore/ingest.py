@@ -8,6 +8,7 @@ interrupted run of the same document version are reused rather than embedded aga
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +29,11 @@ from vectorstore.store import ChunkStore, DocumentRecord
 
 WRITE_BATCH_CHUNKS = 256  # chunks embedded and written per Chroma call (see BatchWriter)
 READ_AHEAD_FILES = 2  # files parsed ahead of the one being embedded (memory stays a few documents)
-PROGRESS_CHUNKS = 32  # chunks embedded between progress reports (a few seconds on 2 cores)
+# Chunks are embedded in steps sized to take about PROGRESS_SECONDS each, between progress
+# reports: larger steps sort more texts by length together (less padding; 128 chunks a step
+# embed 14% faster than 32 on bfloat16), smaller ones keep the progress line moving on a slow CPU.
+PROGRESS_SECONDS = 6.0
+FIRST_STEP_CHUNKS = 16
 ProgressFn = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) where stage is 'files' or 'chunks'."""
 
@@ -201,6 +206,12 @@ class BatchWriter:
         self.batch_chunks = WRITE_BATCH_CHUNKS
         self.todo: list[Chunk] = []
         self.waiting: list[tuple[SourceDocument, int, str]] = []  # (doc, chunks, outcome)
+        self.step = FIRST_STEP_CHUNKS  # chunks per embedding call, see PROGRESS_SECONDS
+
+    def _resize_step(self, chunks: int, seconds: float) -> None:
+        if chunks == self.step and seconds > 0:
+            wanted = round(chunks * PROGRESS_SECONDS / seconds)
+            self.step = max(FIRST_STEP_CHUNKS, min(self.batch_chunks, wanted, 2 * self.step))
 
     def add(self, doc: SourceDocument, existing: DocumentRecord | None,
             chunking: ChunkingConfig) -> None:
@@ -223,13 +234,17 @@ class BatchWriter:
             vectors: list[list[float]] = []
             sentence_vectors: list[list[float]] = []
             known: dict[str, list[float]] = {}
-            for j in range(0, len(part), PROGRESS_CHUNKS):
-                more, more_sentences = embed_chunks(self.store.embeddings, part[j : j + PROGRESS_CHUNKS],
-                                                    spans[j : j + PROGRESS_CHUNKS], known)
+            j = 0
+            while j < len(part):
+                started = time.perf_counter()
+                more, more_sentences = embed_chunks(self.store.embeddings, part[j : j + self.step],
+                                                    spans[j : j + self.step], known)
                 vectors += more
                 sentence_vectors += more_sentences
+                j += len(more)
                 if self.progress:
-                    self.progress("chunks", i + j + len(more), len(todo))
+                    self.progress("chunks", i + j, len(todo))
+                self._resize_step(len(more), time.perf_counter() - started)
             sentences = [(c.text[s:e], c) for c, row in zip(part, spans, strict=True)
                          for s, e in row]
             self.store.write_chunks(part, vectors, sentences, sentence_vectors)

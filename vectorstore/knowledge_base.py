@@ -27,6 +27,7 @@ from langchain_core.embeddings import Embeddings
 
 from vectorstore.documents import Chunk, ScoredChunk
 from vectorstore.embeddings import DEFAULT_EMBEDDING, make_embeddings, resolve_embedding
+from vectorstore.gemma_runtime import AUTO as RUNTIME_AUTO
 from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
 from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
@@ -53,6 +54,7 @@ class StoreConfig:
     max_file_bytes: int = DEFAULT_MAX_BYTES
     rrf_k: int = RRF_K
     embedding_model_dir: Path | None = None  # where a downloaded embedding model lives (gemma)
+    embedding_runtime: str = RUNTIME_AUTO  # what runs gemma (`gemma_runtime`)
 
 
 class KnowledgeBase:
@@ -65,7 +67,8 @@ class KnowledgeBase:
         if embeddings is None:
             name = resolve_embedding(config.embedding, recorded_embedding(client, config.collection),
                                      config.embedding_model_dir)
-            embeddings = make_embeddings(name, model_dir=config.embedding_model_dir)
+            embeddings = make_embeddings(name, model_dir=config.embedding_model_dir,
+                                         runtime=config.embedding_runtime)
         self.embeddings = embeddings
         self.store = ChunkStore(client, config.collection, self.embeddings)
         where = (f"{config.chroma_host}:{config.chroma_port}" if config.chroma_host

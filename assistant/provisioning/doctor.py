@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from assistant.provisioning import llama_build
 from assistant.settings import Settings
+from vectorstore.cpu import cpu_flags, cpu_model
 
 _INTERESTING = ("avx", "avx2", "fma", "f16c", "bmi2", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
                 "avx512vbmi", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
@@ -31,13 +32,13 @@ class Check:
 
 
 def check_cpu() -> Check:
-    flags = llama_build.cpu_flags()
+    flags = cpu_flags()
     shown = " ".join(f for f in _INTERESTING if f in flags) or "none of the SIMD extensions llama.cpp uses"
     tiers = ", ".join(b.tier for b in llama_build.candidate_builds(flags))
-    detail = f"{llama_build.cpu_model()}; {shown}; llama.cpp builds to try: {tiers}"
+    detail = f"{cpu_model()}; {shown}; llama.cpp builds to try: {tiers}"
     if any(f.startswith("amx") for f in flags):
         detail += " (AMX present: Kenbron never compiles it in; the native build crashes with it)"
-    data = {"model": llama_build.cpu_model(), "flags": sorted(flags & set(_INTERESTING))}
+    data = {"model": cpu_model(), "flags": sorted(flags & set(_INTERESTING))}
     return Check("cpu", True, detail, data=data)
 
 
@@ -51,7 +52,7 @@ def check_llama_build() -> Check:
                      "llama-cpp-python was installed without Kenbron's CPU-checked build; it may be "
                      "a native build that crashes on this CPU",
                      "run `.venv/bin/python -m assistant.provisioning.llama_build` (or scripts/setup)")
-    fitting = {b.key for b in llama_build.candidate_builds(llama_build.cpu_flags())}
+    fitting = {b.key for b in llama_build.candidate_builds(cpu_flags())}
     if record.get("key") not in fitting:
         return Check("llama.cpp build", False,
                      f"the installed build ({record.get('tier')}) was made for another CPU "
@@ -117,6 +118,28 @@ def check_embedding_model(settings: Settings) -> Check:
                  f"EmbeddingGemma-300M (ONNX) in {settings.embedding_model_dir}")
 
 
+def check_embedding_runtime(settings: Settings) -> Check:
+    """What runs EmbeddingGemma here, and what the set-up measured on this CPU (a fallback to
+    the reference runtime works, so it is not a failure; the fix says how to measure again)."""
+    from vectorstore.gemma_runtime import Choice, RuntimeUnavailable, runtime_to_load
+
+    remeasure = ".venv/bin/python -m assistant.provisioning.model_install --embedding"
+    try:
+        runtime, why = runtime_to_load(settings.embedding_model_dir, settings.embedding_runtime)
+    except RuntimeUnavailable as exc:
+        return Check("embedding runtime", False, str(exc),
+                     "set KENBRON_EMBEDDING_RUNTIME=auto or to a runtime this CPU runs")
+    choice = Choice.read(settings.embedding_model_dir)
+    measured = "; ".join(f"{m.runtime} {m.tokens_per_s:,.0f} tokens/s (cosine {m.lowest_cosine:.5f}"
+                         f"{'' if m.faithful else ', refused'})" for m in choice.measured) \
+        if choice else "nothing measured"
+    where = f" on {choice.cpu}" if choice else ""
+    fix = "" if why in ("chosen at set-up", "asked for") else f"run `{remeasure}` to measure this CPU"
+    return Check("embedding runtime", True, f"{runtime.name} ({why}); measured{where}: {measured}",
+                 fix, data={"runtime": runtime.name, "why": why,
+                            "measured": [m.__dict__ for m in choice.measured] if choice else []})
+
+
 def check_store(settings: Settings) -> Check:
     from assistant.settings import store_config
     from vectorstore.embeddings import gemma_installed
@@ -166,7 +189,13 @@ def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
     if settings.embedding in ("gemma", "auto"):
         steps.append(lambda: check_embedding_model(settings))
     steps += [lambda: check_store(settings), check_ocr, lambda: check_app(settings)]
+    from vectorstore.embeddings import gemma_installed
+
     checks = [step() for step in steps]
+    names = [c.name for c in checks]
+    if "embedding model" in names and checks[names.index("embedding model")].ok and \
+            gemma_installed(settings.embedding_model_dir):
+        checks.insert(names.index("embedding model") + 1, check_embedding_runtime(settings))
     if measure and settings.backend == "local" and all(c.ok for c in checks[1:3]):
         checks.insert(3, check_speed(settings))
     return checks

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.settings import default_cache_dir, environment_with
+from vectorstore.cpu import cpu_flags, cpu_model
 
 log = logging.getLogger(__name__)
 
@@ -86,28 +87,6 @@ class Build:
         """Names the wheel folder: same flags, Python and version -> same binary, nothing else."""
         tag = f"{VERSION} {platform.machine()} {sys.implementation.cache_tag} {self.cmake_args}"
         return f"{VERSION}-{self.tier}-{hashlib.sha256(tag.encode()).hexdigest()[:12]}"
-
-
-def cpu_flags() -> set[str]:
-    """The instruction-set flags the kernel reports for this CPU (empty off Linux)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def candidate_builds(flags: set[str]) -> list[Build]:
