@@ -204,7 +204,8 @@ def test_evaluation_tab_shows_rendered_charts(browser, extractive_app):
 
 
 def test_sources_panel_lists_cited_passages_first_then_the_others(browser, extractive_app):
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    """In the visitor's language (a French browser here), whatever the question's."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
     page.goto(extractive_app)
     _ask(page, "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?")
     sources = page.locator("#kb-sources")
@@ -478,3 +479,58 @@ def test_marker_tips_and_tables_fit_every_width(browser, extractive_app, width):
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
     page.screenshot(path=str(ARTEFACTS / f"documents-{width}.png"), full_page=True)
     page.close()
+
+
+def _interface_english(language: str) -> set[str]:
+    """Every piece of an English interface string (the app's labels and the server's words,
+    split at their {placeholders}) that reads differently in `language`: none may show on a
+    page the browser asks for in `language`."""
+    from ui.labels import LABELS
+
+    pieces = set()
+    for key, english in LABELS["en"].items():
+        if LABELS[language][key] == english:
+            continue
+        for piece in re.split(r"\{\w+\}|[#*`()\n]", english):
+            piece = piece.strip(" .,:;·—…?")
+            if (len(piece.split()) >= 2 or len(piece) >= 9) and piece not in LABELS[language][key]:
+                pieces.add(piece)
+    return pieces
+
+
+@pytest.mark.parametrize("language,question", [("nl", EXAMPLES[1]), ("fr", EXAMPLES[2])])
+def test_every_interface_string_is_in_the_visitors_language(browser, extractive_app, language,
+                                                           question):
+    """A browser asking for Dutch or French gets every word of the interface in that language:
+    the tabs, the settings line, the sources panel (before and after an answer), the documents
+    and results tables, a refused removal and the evaluation tab's controls. The evaluation
+    report's own body is English (it is the same file `kenbron eval` writes) and is left out."""
+    context = browser.new_context(locale=f"{language}-BE", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(extractive_app)
+    from ui.labels import LABELS
+
+    # what the server writes on load, in the browser's language
+    expect(page.locator("#kb-sources")).to_contain_text(LABELS[language]["sources_empty"],
+                                                       timeout=30_000)
+    seen = [page.locator("body").inner_text()]
+    _ask(page, question)
+    expect(page.locator("#kb-chat a.kb-marker").first).to_be_visible(timeout=120_000)
+    seen.append(page.locator("body").inner_text())
+    page.screenshot(path=str(ARTEFACTS / f"locale-{language}-chat.png"))
+    page.get_by_role("tab").nth(1).click()
+    page.locator("#kb-remove").click()
+    expect(page.locator("#kb-remove-confirm-text")).to_be_visible(timeout=5_000)
+    seen.append(page.locator("body").inner_text())
+    page.screenshot(path=str(ARTEFACTS / f"locale-{language}-documents.png"))
+    page.get_by_role("tab").nth(2).click()
+    seen.append(page.locator("body").inner_text().replace(
+        page.locator("#kb-report").inner_text(), ""))
+    text = "\n".join(seen)
+    left = sorted(p for p in _interface_english(language) if p.lower() in text.lower())
+    assert not left, f"English interface strings on the {language} page: {left}"
+    from assistant.prompts import message
+
+    shown = [LABELS[language][k] for k in ("sources_empty", "col_title", "col_file", "choose_document")]
+    assert all(words in text for words in [*shown, message(language, "sources")]), shown
+    context.close()

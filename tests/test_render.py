@@ -63,7 +63,7 @@ def test_markers_link_to_their_own_highlighted_sentence(answer):
     html = answer_html(answer, msg=3)
     targets = re.findall(r"href='#(kb-m3-s1-q\d)'", html)
     assert targets == ["kb-m3-s1-q0", "kb-m3-s1-q1"]
-    section = sources_section(answer, answer.retrieved, lambda _: DOCUMENT, 3, answer.question)
+    section = sources_section(answer, answer.retrieved, lambda _: DOCUMENT, 3, answer.question, "nl")
     for target, quote in zip(targets, answer.citations[0].quotes, strict=True):
         mark = re.search(rf"<mark id='{target}'>(.*?)</mark>", section)
         assert mark is not None and mark.group(1) == quote.text.replace("<", "&lt;").replace(">", "&gt;")
@@ -85,8 +85,10 @@ def test_the_panel_shows_the_latest_answer_and_keeps_the_others():
     sections = re.findall(r"<section class='kb-msg' id='kb-m(\d)' data-msg='\d'( hidden)?>", panel)
     assert sections == [("0", " hidden"), ("1", "")]
     assert "aria-live='polite'" in panel and "<h3>Sources</h3>" in panel
-    waiting = sources_panel(["<p>first</p>"], note="Recherche…")
+    waiting = sources_panel(["<p>first</p>"], "fr", note="Recherche…")
     assert "Recherche…" in waiting and " hidden>" in waiting  # the old answer's sources step aside
+    assert "Les sources apparaissent ici" in sources_panel([], "fr")
+    assert "Bronnen verschijnen hier" in sources_panel([], "nl")
 
 
 # --- PDF pages as printed ----------------------------------------------------------------------

@@ -15,15 +15,16 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 import gradio as gr  # noqa: E402
 
 from assistant.settings import Settings  # noqa: E402
+from ui.labels import text  # noqa: E402
 
 
-def require_admin(settings: Settings, password: str) -> None:
-    """Raise `gr.Error` (shown to the visitor) unless the policy lets this visitor act."""
+def require_admin(settings: Settings, password: str, language: str = "en") -> None:
+    """Raise `gr.Error` (shown to the visitor, in `language`) unless the policy lets this
+    visitor act."""
     policy = settings.uploads
     if policy == "off":
-        raise gr.Error("Uploads and removals are disabled on this deployment "
-                       "(set KENBRON_UPLOADS or KENBRON_ADMIN_PASSWORD).")
+        raise gr.Error(text(language, "uploads_off_fix"))
     if policy == "password":
         expected = settings.admin_password or ""
         if not expected or not hmac.compare_digest(password or "", expected):
-            raise gr.Error("Wrong or missing admin password.")
+            raise gr.Error(text(language, "wrong_password"))

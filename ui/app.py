@@ -21,9 +21,9 @@ from assistant.settings import REPO_ROOT, Settings  # noqa: E402
 from ui.chat import ChatTab, pages_dir  # noqa: E402
 from ui.documents import DocumentsTab  # noqa: E402
 from ui.evaluation_tab import EvaluationTab  # noqa: E402
-from ui.labels import label  # noqa: E402
+from ui.labels import browser_language, label  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
-from ui.render import MARKER_SCRIPT  # noqa: E402
+from ui.render import MARKER_SCRIPT, sources_panel  # noqa: E402
 from ui.startup import Startup  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -70,13 +70,19 @@ def build_ui(assistant: Assistant, startup: Startup) -> gr.Blocks:
     with gr.Blocks(title="Kenbron") as demo:
         gr.Markdown(label("intro"))
         with gr.Tab(label("chat"), id="chat"):
-            about = chat.layout()
+            about, sources = chat.layout()
         with gr.Tab(label("documents"), id="documents"):
-            table, choice = documents.layout()
+            table, choice, results = documents.layout()
         with gr.Tab(label("evaluation"), id="evaluation"):
             evaluation.layout()
-        demo.load(lambda: (documents.documents_table(), documents.choices(), chat.about()), None,
-                  [table, choice, about], api_name=False)
+
+        def written_for(request: gr.Request) -> tuple:
+            """What the server writes into the page, in the visitor's language."""
+            language = browser_language(request)
+            return (documents.documents_table(language), documents.results_table([], language),
+                    documents.choices(), chat.about(language), sources_panel([], language))
+
+        demo.load(written_for, None, [table, results, choice, about, sources], api_name=False)
         gr.api(chat.api_ask, api_name="ask")
     return demo
 

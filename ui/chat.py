@@ -25,7 +25,7 @@ from assistant.pipeline.chain import Assistant, QuestionError  # noqa: E402
 from assistant.prompts import message  # noqa: E402
 from assistant.settings import BACKENDS, Settings  # noqa: E402
 from ui.history import conversation_pairs  # noqa: E402
-from ui.labels import browser_language, label  # noqa: E402
+from ui.labels import browser_language, label, text  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 from ui.render import answer_html, plain_text, sources_panel, sources_section  # noqa: E402
 from ui.request_log import log_answer  # noqa: E402
@@ -116,7 +116,8 @@ class ChatTab:
             return
         try:
             with self.chat_first.chatting():
-                for update in self._answer(question, list(history or []), list(sections or []), stop):
+                for update in self._answer(question, list(history or []), list(sections or []), stop,
+                                           browser_language(request)):
                     yield *update, gr.skip(), gr.skip()
         except Exception:  # never leave the conversation without its Ask button
             log.exception("chat failed")
@@ -129,7 +130,7 @@ class ChatTab:
             gr.update(visible=False)
 
     def _answer(self, question: str, history: list[dict], sections: list[str],
-                stop: StopSignal) -> Iterator[tuple]:
+                stop: StopSignal, visitor: str) -> Iterator[tuple]:
         """(chat, sources panel, sections, meta) updates: the sources into a new section of the
         panel as soon as they are found, the earlier answers keeping theirs; in the last message
         what is being done (reading, writing — so many words —, checking), then the verified
@@ -138,7 +139,8 @@ class ChatTab:
         into an abstention, and a reader cannot unread a draft. Stop ends the answer at once:
         each step of the answer is pulled with the stop signal current, so a Stop aborts the
         model's request even while the model still reads the prompt
-        (`assistant.models.stopping`), and the model is free for the next question."""
+        (`assistant.models.stopping`), and the model is free for the next question. The chat's
+        lines follow the question's language, the sources panel the `visitor`'s."""
         offered = [o.get("value") for m in history[-2:-1] for o in m.get("options") or ()]
         # a follow-up suggestion names its own topic: asked without the conversation before it
         pairs = [] if question in offered else _history_pairs(history[:-1])
@@ -151,13 +153,14 @@ class ChatTab:
             if stop.is_set():  # an empty section keeps the next answer's number in step
                 history[-1] = {"role": "assistant", "content": f"■ *{message(language, 'stopped')}*"}
                 sections.append("")
-                yield history, sources_panel(sections), sections, ""
+                yield history, sources_panel(sections, visitor), sections, ""
                 return
             history[-1] = _progress(waiting)
             yield history, gr.skip(), gr.skip(), gr.skip()
             self.assistant.ready.wait(0.5)
         history[-1] = _progress(message(language, "searching"))
-        yield history, sources_panel(sections, note=message(language, "searching")), gr.skip(), gr.skip()
+        yield history, sources_panel(sections, visitor, message(visitor, "searching")), gr.skip(), \
+            gr.skip()
         sections.append("")
         events = self.assistant.stream(question, pairs)
         hits: list = []
@@ -172,13 +175,14 @@ class ChatTab:
                     events.close()  # GeneratorExit down to the model's HTTP stream
                     history[-1] = {"role": "assistant",
                                    "content": f"■ *{message(language, 'stopped')}*"}
-                    yield history, sources_panel(sections), sections, ""
+                    yield history, sources_panel(sections, visitor), sections, ""
                     return
                 if event.kind == "sources":
                     hits = event.data
-                    sections[msg] = sources_section(None, hits, self.kb.document_text, msg, question)
+                    sections[msg] = sources_section(None, hits, self.kb.document_text, msg, question,
+                                                    visitor)
                     history[-1] = _progress(message(language, "reading"))
-                    yield history, sources_panel(sections), sections, gr.skip()
+                    yield history, sources_panel(sections, visitor), sections, gr.skip()
                 elif event.kind == "draft":
                     before, words = words, words + len(event.data.split())
                     if words // 5 > before // 5:  # every five words, not every token
@@ -192,8 +196,8 @@ class ChatTab:
                     log_answer("chat", answer, self.settings)
                     history[-1] = {"role": "assistant", "content": answer_html(answer, msg)}
                     sections[msg] = sources_section(answer, hits, self.kb.document_text, msg, question,
-                                                    self.page_image)
-                    yield history, sources_panel(sections, answer.language), sections, json.dumps(
+                                                    visitor, self.page_image)
+                    yield history, sources_panel(sections, visitor), sections, json.dumps(
                         {"backend": answer.backend, "model": answer.model, "k": self.settings.k,
                          "question": answer.question, "abstained": answer.abstained,
                          "unsure": answer.unsure,
@@ -204,7 +208,7 @@ class ChatTab:
                         yield history, gr.skip(), gr.skip(), gr.skip()
         except QuestionError as exc:
             history[-1] = {"role": "assistant", "content": f"⚠️ {escape(exc.in_language(language))}"}
-            yield history, sources_panel(sections[:-1]), sections[:-1], ""
+            yield history, sources_panel(sections[:-1], visitor), sections[:-1], ""
 
     def page_image(self, source_id: str, page: str, quote: str) -> str | None:
         """The URL of a PDF page's picture with the quote marked, rendered at the first answer
@@ -230,20 +234,19 @@ class ChatTab:
         if stop is not None:
             stop.stop()
 
-    def about(self) -> str:
+    def about(self, language: str = "en") -> str:
         """What answers and from what, in plain words (the settings behind it in brackets)."""
         s = self.settings
         docs = self.kb.documents()
         if self.assistant.chat is None:
-            who = "quoting the best-supported source sentences " + (
-                "(no local model on this Space and no API secret set)" if s.on_spaces
-                else "(no language model)")
+            why = text(language, "about_no_model_space" if s.on_spaces else "about_no_model")
+            who = text(language, "about_quoting", why=why)
         else:
-            where = "through an API" if BACKENDS[s.backend].remote else "on this machine"
-            who = f"the language model **{model_label(s, self.assistant.chat)}** ({where})"
-        return (f"<small>Answers by {who}, from the {s.k} best-matching passages of "
-                f"{len(docs)} documents ({sum(d.chunks for d in docs)} passages) · search: "
-                f"{self.kb.embedding} embeddings and keywords · backend `{s.backend}`</small>")
+            where = text(language, "about_api" if BACKENDS[s.backend].remote else "about_local")
+            who = text(language, "about_model", model=model_label(s, self.assistant.chat), where=where)
+        rest = text(language, "about_rest", k=s.k, documents=len(docs),
+                    chunks=sum(d.chunks for d in docs), embedding=self.kb.embedding, backend=s.backend)
+        return f"<small>{who}{rest}</small>"
 
     def readiness(self, request: gr.Request) -> tuple[str, gr.Timer]:
         """A line saying what the start-up still does (the documents indexed so far, then the
@@ -276,16 +279,22 @@ class ChatTab:
             hit.pop("ranks", None)
         return data
 
-    def feedback(self, data: gr.LikeData, last: str) -> None:
+    @staticmethod
+    def cleared(request: gr.Request) -> tuple[list, str, list, str]:
+        """An empty conversation and sources panel."""
+        return [], sources_panel([], browser_language(request)), [], ""
+
+    def feedback(self, data: gr.LikeData, last: str, request: gr.Request) -> None:
         record = {"time": time.time(), "liked": data.liked, "message": data.value,
                   "index": data.index, "answer_meta": json.loads(last) if last else None}
         self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
         with self._feedback_lock, self.feedback_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        gr.Info("Thanks — feedback saved.")
+        gr.Info(text(browser_language(request), "feedback_saved"))
 
-    def layout(self) -> gr.Markdown:
-        """The chat tab's components and events; returns the settings line (refreshed on load)."""
+    def layout(self) -> tuple[gr.Markdown, gr.HTML]:
+        """The chat tab's components and events; returns the settings line and the sources
+        panel (both written again on load, in the visitor's language)."""
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(label=label("conversation"), height=480,
@@ -322,7 +331,6 @@ class ChatTab:
             sent.then(self.chat, [chatbot, sections], [chatbot, sources, sections, last, send, stop],
                       api_name=False)
         stop.click(self.stop, None, None, api_name=False, queue=False)
-        clear.click(lambda: ([], sources_panel([]), [], ""), None, [chatbot, sources, sections, last],
-                    api_name=False)
+        clear.click(self.cleared, None, [chatbot, sources, sections, last], api_name=False)
         chatbot.like(self.feedback, [last], None, api_name=False)
-        return about
+        return about, sources

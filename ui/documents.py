@@ -13,12 +13,16 @@ from assistant.settings import apply_process_defaults
 apply_process_defaults()  # before Gradio and Chroma are imported
 
 import gradio as gr  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from assistant.settings import Settings  # noqa: E402
 from ui.admin import require_admin  # noqa: E402
-from ui.labels import label  # noqa: E402
+from ui.labels import browser_language, label, text  # noqa: E402
 from vectorstore.knowledge_base import KnowledgeBase  # noqa: E402
 from vectorstore.loaders import SUPPORTED_SUFFIXES  # noqa: E402
+
+DOCUMENT_COLUMNS = ("title", "language", "date", "pages", "chunks", "file")
+RESULT_COLUMNS = ("file", "result", "details")
 
 
 class DocumentsTab:
@@ -26,15 +30,23 @@ class DocumentsTab:
         self.kb = kb
         self.settings = settings
 
-    def documents_table(self) -> list[list[Any]]:
-        return [[d.title, d.language, d.date or "", d.pages or "", d.chunks, d.source_id]
+    def documents_table(self, language: str = "en") -> pd.DataFrame:
+        """Every ingested document, headed in `language`."""
+        rows = [[d.title, d.language, d.date or "", d.pages or "", d.chunks, d.source_id]
                 for d in self.kb.documents()]
+        return pd.DataFrame(rows, columns=[text(language, f"col_{c}") for c in DOCUMENT_COLUMNS])
 
-    def upload(self, files: list[str] | None, password: str,
+    @staticmethod
+    def results_table(rows: list[list[Any]], language: str = "en") -> pd.DataFrame:
+        """What an upload or a removal did, per file, headed in `language`."""
+        return pd.DataFrame(rows, columns=[text(language, f"col_{c}") for c in RESULT_COLUMNS])
+
+    def upload(self, files: list[str] | None, password: str, request: gr.Request,
                progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
-        require_admin(self.settings, password)
+        language = browser_language(request)
+        require_admin(self.settings, password, language)
         if not files:
-            raise gr.Error("Choose one or more files first.")
+            raise gr.Error(text(language, "choose_files"))
         rows = []
         with tempfile.TemporaryDirectory(prefix="kenbron-upload-") as tmp:
             paths = []
@@ -50,50 +62,50 @@ class DocumentsTab:
                 """Files read and chunks embedded, both: one file's chunks take minutes."""
                 seen[stage] = (done, total)
                 (files_done, files_total), (chunks_done, chunks_total) = seen["files"], seen["chunks"]
-                desc = f"files read {files_done}/{files_total}"
+                desc = text(language, "progress_files", done=files_done, total=files_total)
                 if chunks_total:
-                    desc += f" · chunks embedded {chunks_done}/{chunks_total}"
+                    desc += text(language, "progress_chunks", done=chunks_done, total=chunks_total)
                 progress(chunks_done / chunks_total if chunks_total else files_done / max(files_total, 1),
                          desc=desc)
 
             on_progress("files", 0, len(paths))
             report = self.kb.ingest(paths, progress=on_progress)
-        for sid in report.added:
-            rows.append([sid, "added", ""])
-        for sid in report.updated:
-            rows.append([sid, "updated", ""])
-        for sid in report.skipped:
-            rows.append([sid, "unchanged", ""])
+        for outcome, names in (("added", report.added), ("updated", report.updated),
+                               ("unchanged", report.skipped)):
+            rows += [[sid, text(language, outcome), ""] for sid in names]
         for path, reason in report.rejected:
-            rows.append([Path(path).name, "rejected", reason])
-        return rows
+            rows.append([Path(path).name, text(language, "rejected"), reason])
+        return self.results_table(rows, language)
 
-    def ask_removal(self, source_id: str | None, password: str):
+    def ask_removal(self, source_id: str | None, password: str, request: gr.Request):
         """The first step of a removal: name what would go, and ask; or say, next to the
         button, why it cannot (this step answers at once, outside the queue, where an error
         would not reach the page)."""
+        language = browser_language(request)
         try:
-            require_admin(self.settings, password)
+            require_admin(self.settings, password, language)
         except gr.Error as exc:
             return gr.update(value=f"⚠️ {escape(exc.message)}", visible=True), gr.update(visible=False)
         doc = next((d for d in self.kb.documents() if d.source_id == source_id), None)
         if doc is None:
-            return (gr.update(value="⚠️ Choose a document to remove first.", visible=True),
+            return (gr.update(value=f"⚠️ {escape(text(language, 'choose_document'))}", visible=True),
                     gr.update(visible=False))
-        return (gr.update(value=f"Remove **{escape(doc.title)}** ({escape(doc.source_id)}, "
-                                f"{doc.chunks} chunks) for every visitor?", visible=True),
+        return (gr.update(value=text(language, "remove_question", title=escape(doc.title),
+                                     source=escape(doc.source_id), n=doc.chunks), visible=True),
                 gr.update(visible=True))
 
-    def remove(self, source_id: str, password: str):
-        require_admin(self.settings, password)
+    def remove(self, source_id: str, password: str, request: gr.Request):
+        language = browser_language(request)
+        require_admin(self.settings, password, language)
         if not source_id:
-            raise gr.Error("Choose a document to remove.")
+            raise gr.Error(text(language, "choose_document"))
         try:
             n = self.kb.remove(source_id)
         except KeyError as exc:
-            raise gr.Error(f"{source_id} is not ingested.") from exc
-        gr.Info(f"Removed {source_id} ({n} chunks).")
-        return ([[source_id, "removed", f"{n} chunks"]], self.documents_table(), self.choices(),
+            raise gr.Error(text(language, "not_ingested", source=source_id)) from exc
+        gr.Info(text(language, "removed_info", source=source_id, n=n))
+        rows = [[source_id, text(language, "removed"), text(language, "n_chunks", n=n)]]
+        return (self.results_table(rows, language), self.documents_table(language), self.choices(),
                 gr.update(visible=False), gr.update(visible=False))
 
     def choices(self):
@@ -101,11 +113,11 @@ class DocumentsTab:
         return gr.update(choices=[(f"{d.title} ({d.source_id})", d.source_id)
                                   for d in self.kb.documents()], value=None)
 
-    def layout(self) -> tuple[gr.Dataframe, gr.Dropdown]:
-        """The documents tab; returns the table and the removal list (refreshed on load)."""
+    def layout(self) -> tuple[gr.Dataframe, gr.Dropdown, gr.Dataframe]:
+        """The documents tab; returns the table, the removal list and the results (written again
+        on load, in the visitor's language)."""
         policy = self.settings.uploads
         table = gr.Dataframe(self.documents_table(), interactive=False, elem_id="kb-docs",
-                             headers=["title", "language", "date", "pages", "chunks", "file"],
                              # the short columns as wide as their headers; the title and the
                              # file name share the rest and wrap
                              column_widths=["29%", "13%", "13%", "10%", "10%", "25%"],
@@ -117,7 +129,7 @@ class DocumentsTab:
                             file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
                             elem_id="kb-upload")
             upload_btn = gr.Button(label("ingest"), variant="primary", elem_id="kb-ingest")
-            results = gr.Dataframe(headers=["file", "result", "details"], interactive=False,
+            results = gr.Dataframe(self.results_table([]), interactive=False,
                                    label=label("results"), elem_id="kb-upload-results", wrap=True)
             with gr.Row():
                 choice = gr.Dropdown([], value=None, label=label("remove_choice"), elem_id="kb-remove-choice")
@@ -127,15 +139,14 @@ class DocumentsTab:
                 confirm_btn = gr.Button(label("confirm"), variant="stop", elem_id="kb-remove-confirm")
                 keep_btn = gr.Button(label("keep"), elem_id="kb-remove-keep")
         if policy == "off":
-            gr.Markdown("Uploads and removals are disabled on this deployment.")
+            gr.Markdown(label("uploads_off"))
         else:
             # one change to the documents at a time, the next shown as queued with its place;
             # chat events have their own slots, so questions are answered meanwhile
             # the progress bar covers only the results, so the table stays readable meanwhile
             upload_btn.click(self.upload, [files, password], results, api_name="ingest",
                              concurrency_id="documents", concurrency_limit=1).then(
-                lambda: (self.documents_table(), self.choices()), None, [table, choice],
-                api_name=False)
+                self.refreshed, None, [table, choice], api_name=False)
             remove_btn.click(self.ask_removal, [choice, password], [confirm_text, confirm_row],
                              api_name=False, queue=False)
             keep_btn.click(lambda: (gr.update(visible=False), gr.update(visible=False)), None,
@@ -143,4 +154,8 @@ class DocumentsTab:
             confirm_btn.click(self.remove, [choice, password],
                               [results, table, choice, confirm_text, confirm_row], api_name=False,
                               concurrency_id="documents", concurrency_limit=1)
-        return table, choice
+        return table, choice, results
+
+    def refreshed(self, request: gr.Request) -> tuple[pd.DataFrame, dict]:
+        """The table and the removal list after a change."""
+        return self.documents_table(browser_language(request)), self.choices()

@@ -16,7 +16,7 @@ from assistant.models.stopping import StopSignal  # noqa: E402
 from assistant.pipeline.chain import Assistant  # noqa: E402
 from assistant.settings import REPO_ROOT  # noqa: E402
 from ui.admin import require_admin  # noqa: E402
-from ui.labels import label  # noqa: E402
+from ui.labels import browser_language, label, text  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 
 
@@ -32,16 +32,16 @@ class EvaluationTab:
         self._eval_cancelled = threading.Event()
         self._in_flight = StopSignal()  # the running evaluation's model calls
 
-    def eval_view(self) -> tuple[str, list[str]]:
+    def eval_view(self, language: str = "en") -> tuple[str, list[str]]:
         """The latest report's text (without the per-question failures) and its charts."""
         found = self.eval_dir()
         if found is None:
-            return ("No evaluation report yet. Run it below, or `kenbron eval --questions "
-                    f"eval/questions.dev.jsonl --out {self.settings.data_dir / 'eval'}`.", [])
-        text = (found / "report.md").read_text(encoding="utf-8").split("## Failures")[0]
-        return text, [str(p) for p in sorted(found.glob("*.png"))]
+            return text(language, "no_report", out=self.settings.data_dir / "eval"), []
+        report = (found / "report.md").read_text(encoding="utf-8").split("## Failures")[0]
+        return report, [str(p) for p in sorted(found.glob("*.png"))]
 
-    def run_evaluation(self, password: str, progress=gr.Progress()) -> str:  # noqa: B008
+    def run_evaluation(self, password: str, request: gr.Request,
+                       progress=gr.Progress()) -> str:  # noqa: B008
         """The dev set through this app's assistant, one progress step per question, each
         question only once no chat answer is being written; the report goes to
         `KENBRON_DATA_DIR/eval` and replaces the one shown. Cancel stops the question in flight
@@ -50,17 +50,17 @@ class EvaluationTab:
         from assistant.evaluation.questions import load_questions
         from assistant.evaluation.run import evaluate
 
-        require_admin(self.settings, password)
+        language = browser_language(request)
+        require_admin(self.settings, password, language)
         self._eval_cancelled.clear()
         self._in_flight = StopSignal()
         questions = load_questions(REPO_ROOT / "eval" / "questions.dev.jsonl")
 
         def step(done: int, total: int) -> None:
-            progress(done / total, desc=f"evaluating {done}/{total} questions")
+            progress(done / total, desc=text(language, "evaluating", done=done, total=total))
             self.chat_first.wait_for_chats(self._eval_cancelled)
             if self._eval_cancelled.is_set():
-                raise EvaluationCancelled(f"Evaluation cancelled after {done} of {total} questions; "
-                                          "the report shown is unchanged.")
+                raise EvaluationCancelled(text(language, "eval_cancelled", done=done, total=total))
 
         try:
             step(0, len(questions))
@@ -70,16 +70,17 @@ class EvaluationTab:
         except EvaluationCancelled as exc:
             return str(exc)
         overall = report.overall
-        return (f"Evaluated {overall.questions} questions: answer accuracy "
-                f"{overall.answer_accuracy or 0:.2f}, citation precision "
-                f"{overall.citation_precision or 0:.2f}.")
+        return text(language, "evaluated", n=overall.questions,
+                    accuracy=f"{overall.answer_accuracy or 0:.2f}",
+                    precision=f"{overall.citation_precision or 0:.2f}")
 
-    def cancel_evaluation(self, password: str) -> str:
+    def cancel_evaluation(self, password: str, request: gr.Request) -> str:
         """Cancel at once: the question in flight is stopped, the run ends at its progress step."""
-        require_admin(self.settings, password)
+        language = browser_language(request)
+        require_admin(self.settings, password, language)
         self._eval_cancelled.set()
         self._in_flight.stop()
-        return "Cancelling: the question in flight is stopped…"
+        return text(language, "cancelling")
 
     def is_admin(self, password: str):
         """Show the evaluation's controls to an admin only (see `require_admin`)."""
@@ -120,10 +121,11 @@ class EvaluationTab:
                                  None, [run_eval, cancel], api_name=False, queue=False)
         started.then(self.run_evaluation, eval_password, status, api_name=False,
                      concurrency_id="evaluation", concurrency_limit=1).then(
-            lambda: (*self._eval_outputs(), gr.update(interactive=True), gr.update(visible=False)),
-            None, [report_view, gallery, run_eval, cancel], api_name=False)
+            self._finished, None, [report_view, gallery, run_eval, cancel], api_name=False)
         cancel.click(self.cancel_evaluation, eval_password, status, api_name=False, queue=False)
 
-    def _eval_outputs(self) -> tuple[str, dict]:
-        text, charts = self.eval_view()
-        return text, gr.update(value=charts, visible=bool(charts))
+    def _finished(self, request: gr.Request) -> tuple[str, dict, dict, dict]:
+        """The new report and charts; Run back on, Cancel away."""
+        report, charts = self.eval_view(browser_language(request))
+        return report, gr.update(value=charts, visible=bool(charts)), gr.update(interactive=True), \
+            gr.update(visible=False)

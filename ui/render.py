@@ -18,6 +18,7 @@ from html import escape, unescape
 
 from assistant.answer import Answer, Citation
 from assistant.prompts import message
+from ui.labels import text
 from vectorstore.documents import ScoredChunk
 
 CONTEXT_CHARS = 280
@@ -109,10 +110,10 @@ def _highlighted(document: str, spans: list[tuple[int, int]], mark_id: Callable[
     return "".join(parts)
 
 
-def _details(source_id: str, n: int, ch, label: str, body: str, cited: bool,
+def _details(source_id: str, n: int, ch, label: str, body: str, cited: bool, language: str,
              page: str | None = None, after: str = "") -> str:
     """One passage; a cited one names the page of its quote, an uncited one the pages it spans."""
-    where = f"p. {page} · {ch.section}" if page and ch.section else (f"p. {page}" if page else "")
+    where = " · ".join(x for x in (text(language, "page", page=page), ch.section) if x) if page else ""
     meta = " · ".join(x for x in (ch.source_id, where or ch.location, ch.date, ch.language) if x)
     kind = "kb-cite kb-cited" if cited else "kb-cite kb-uncited"
     return (f"<details class='{kind}' id='{source_id}'{' open' if cited else ''}><summary>"
@@ -124,7 +125,7 @@ def _details(source_id: str, n: int, ch, label: str, body: str, cited: bool,
 PageImage = Callable[[str, str, str], str | None]  # (source id, page label, quote) -> image URL
 
 
-def _page_views(c: Citation, page_image: PageImage | None) -> str:
+def _page_views(c: Citation, page_image: PageImage | None, language: str) -> str:
     """A PDF citation's pages as printed, one picture per quoted sentence with it marked."""
     if page_image is None:
         return ""
@@ -134,8 +135,9 @@ def _page_views(c: Citation, page_image: PageImage | None) -> str:
             continue
         url = page_image(c.source_id, q.page, q.text)
         if url:
-            alt = f"Page {q.page} of {c.title or c.source_id}, the quoted sentence marked"
-            parts.append(f"<details class='kb-page-view'><summary>p. {escape(q.page)} as printed"
+            alt = text(language, "page_alt", page=q.page, title=c.title or c.source_id)
+            summary = text(language, "page_as_printed", page=q.page)
+            parts.append(f"<details class='kb-page-view'><summary>{escape(summary)}"
                          f"</summary><img loading='lazy' src='{escape(url)}' alt='{escape(alt)}'>"
                          "</details>")
     return "".join(parts)
@@ -143,14 +145,14 @@ def _page_views(c: Citation, page_image: PageImage | None) -> str:
 
 def sources_section(answer: Answer | None, hits: Sequence[ScoredChunk],
                     document_text: Callable[[str], str | None], msg: int, question: str,
-                    page_image: PageImage | None = None) -> str:
+                    language: str, page_image: PageImage | None = None) -> str:
     """One answer's sources: the cited passages first, open, with every quoted sentence
     highlighted in its surrounding text; then the others, closed and marked as looked at but
     not cited — so a reader sees what the answer was built from, and on an abstention what was
     searched. Before the answer is verified (while streaming) the retrieved chunks are listed
     in rank order. `document_text(source_id)` returns a document's full text; `page_image`,
-    when given, the picture of a PDF page with a quote marked."""
-    language = answer.language if answer else "en"
+    when given, the picture of a PDF page with a quote marked. Its words are in `language`,
+    the visitor's."""
     parts = [f"<p class='kb-msg-label'><small>{escape(message(language, 'answer_no', n=str(msg + 1)))}"
              f" · {escape(question)}</small></p>"]
     if answer is not None and answer.abstained:
@@ -161,18 +163,19 @@ def sources_section(answer: Answer | None, hits: Sequence[ScoredChunk],
         hit = next((h for h in retrieved if h.chunk.chunk_id == c.chunk_id), None)
         if hit is None:
             continue
-        text = document_text(c.source_id) or ""
+        document = document_text(c.source_id) or ""
         spans, _ = _quote_spans(c)
         sid = _source_id(msg, c.n)
-        body = (_highlighted(text, spans, lambda j, sid=sid: f"{sid}-q{j}") if text
+        body = (_highlighted(document, spans, lambda j, sid=sid: f"{sid}-q{j}") if document
                 else f"<mark id='{sid}-q0'>{escape(c.quote)}</mark>")
         parts.append(_details(sid, c.n, hit.chunk, message(language, "cited"), body, cited=True,
-                              page=c.page, after=_page_views(c, page_image)))
+                              language=language, page=c.page,
+                              after=_page_views(c, page_image, language)))
     label = message(language, "not_cited") if answer is not None else ""
     for n, hit in enumerate(retrieved, start=1):
         if hit.chunk.chunk_id not in cited:
             parts.append(_details(_source_id(msg, n), n, hit.chunk, label,
-                                  escape(hit.chunk.text), cited=False))
+                                  escape(hit.chunk.text), cited=False, language=language))
     return "".join(parts)
 
 
@@ -185,7 +188,7 @@ def sources_panel(sections: Sequence[str], language: str = "en", note: str = "")
     if note:
         parts.append(f"<p class='kb-note'>{escape(note)}</p>")
     elif not sections:
-        parts.append("<p>Sources appear here as soon as they are found.</p>")
+        parts.append(f"<p>{escape(text(language, 'sources_empty'))}</p>")
     last = len(sections) - 1
     for msg, body in enumerate(sections):
         hidden = "" if msg == last and not note else " hidden"
