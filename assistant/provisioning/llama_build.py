@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:  # the smoke test's child process: may crash, and only it goes down
-        print(json.dumps(measure_speed(args.child, args.threads)))
+        # the smoke test's answer to its parent (`smoke_test` reads the last line)
+        sys.stdout.write(json.dumps(measure_speed(args.child, args.threads)) + "\n")
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from assistant.settings import Settings
