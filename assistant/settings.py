@@ -11,12 +11,15 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from vectorstore.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
-from vectorstore.embeddings import DEFAULT_EMBEDDING
-from vectorstore.gemma_runtime import AUTO as RUNTIME_AUTO
+from vectorstore.defaults import (
+    AUTO,
+    DEFAULT_CHUNK_TOKENS,
+    DEFAULT_EMBEDDING,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_OVERLAP_TOKENS,
+    RRF_K,
+)
 from vectorstore.gemma_runtime import RUNTIMES
-from vectorstore.knowledge_base import RRF_K
-from vectorstore.loaders import DEFAULT_MAX_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
@@ -103,7 +106,7 @@ class Settings:
     chroma_port: int = 8000
     embedding: str = DEFAULT_EMBEDDING
     embedding_model_dir: Path = field(default_factory=default_embedding_model_dir)
-    embedding_runtime: str = RUNTIME_AUTO  # what runs gemma: auto (measured at set-up) or a name
+    embedding_runtime: str = AUTO  # what runs gemma: auto (measured at set-up) or a name
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_OVERLAP_TOKENS
     max_file_mb: int = DEFAULT_MAX_BYTES // _MB
@@ -168,7 +171,7 @@ class Settings:
             raise ValueError("k must be between 1 and 50")
         if len(self.collection) < 3:
             raise ValueError("collection names need at least 3 characters")
-        runtimes = (RUNTIME_AUTO, *(r.name for r in RUNTIMES))
+        runtimes = (AUTO, *(r.name for r in RUNTIMES))
         if self.embedding_runtime not in runtimes:
             raise ValueError(f"unknown embedding runtime {self.embedding_runtime!r}; choose one of "
                              f"{', '.join(runtimes)}")

@@ -32,8 +32,8 @@ from assistant.evaluation.metrics import percentile
 from assistant.settings import VARIABLES, Settings
 from benchmarks.report import cpu_slug, machine, save
 from vectorstore.chunking import chunk_document
+from vectorstore.defaults import AUTO as RUNTIME_AUTO
 from vectorstore.embeddings import make_embeddings, resolve_embedding
-from vectorstore.gemma_runtime import AUTO as RUNTIME_AUTO
 from vectorstore.ingest import discover, embed_chunks, embedding_text, sentence_spans_worth_a_vector
 from vectorstore.loaders import load_file
 

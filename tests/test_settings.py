@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,14 @@ def test_every_backend_has_a_model_factory():
 
     assert set(FACTORIES) == set(BACKENDS)
     assert FACTORIES["extractive"](Settings(backend="extractive")) is None
+
+
+def test_the_configuration_imports_nothing_heavy():
+    """Reading the settings loads neither Chroma, Gradio, numpy nor a model runtime, so every
+    entry point can apply the process defaults (telemetry off, hubs offline) before any of them."""
+    code = ("import sys, assistant.settings; "
+            "print(' '.join(m for m in ('chromadb', 'gradio', 'numpy', 'langchain_core', "
+            "'onnxruntime', 'openvino', 'torch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == ""

@@ -13,11 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from vectorstore.defaults import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
 from vectorstore.documents import Chunk, SourceDocument
 from vectorstore.tokens import count_tokens
-
-DEFAULT_CHUNK_TOKENS = 200
-DEFAULT_OVERLAP_TOKENS = 40
 
 # A sentence ends at . ! ? … 。 (optionally followed by closing quotes/brackets) before whitespace.
 _SENTENCE_END = re.compile(r"[.!?…。]+[\"'”’»)\]]*(?=\s)")

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from vectorstore.defaults import AUTO
 from vectorstore.gemma_onnx import (
     GemmaEncoder,
     GemmaRuntimeMissing,
@@ -37,8 +38,6 @@ from vectorstore.gemma_onnx import (
 )
 
 OFFLINE_MODELS = ("use", "e5", "use+e5", "gemma")
-AUTO = "auto"
-DEFAULT_EMBEDDING = AUTO  # the settings default too: a store built by hand opens the same collection
 FALLBACK_EMBEDDING = "use+e5"  # what `auto` picks without gemma: packaged, nothing to install
 
 

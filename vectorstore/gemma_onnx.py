@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vectorstore.defaults import AUTO
 from vectorstore.gemma_runtime import (
-    AUTO,
     OPENVINO_CACHE,
     REFERENCE,
     RUNTIME_FILE,

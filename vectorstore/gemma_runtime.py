@@ -22,18 +22,21 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from vectorstore.cpu import cpu_flags, cpu_model, simd_flags
+from vectorstore.defaults import AUTO
 
 log = logging.getLogger(__name__)
 
 RUNTIME_FILE = ".kenbron-runtime.json"
 OPENVINO_CACHE = "openvino-cache"  # compiled graphs: a start takes 0.5 s instead of 4
 
+if TYPE_CHECKING:  # the configuration imports this module: numpy only where a graph runs
+    import numpy as np
+
 # (input_ids, attention_mask) -> last hidden states
-Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Runner = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,6 @@ def choice_for_this_cpu(model_dir: Path) -> Choice | None:
     return choice if choice is not None and choice.flags == tuple(simd_flags()) else None
 
 
-AUTO = "auto"
-
-
 class RuntimeUnavailable(ValueError):
     """A runtime asked for by name that does not exist or cannot run on this machine."""
 
@@ -180,6 +180,7 @@ def _onnxruntime(graph: Path, threads: int) -> Runner:
 
 
 def _openvino(graph: Path, threads: int, precision: str) -> Runner:
+    import numpy as np
     import openvino as ov
 
     compiled = ov.Core().compile_model(str(graph), "CPU", {

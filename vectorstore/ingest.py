@@ -17,14 +17,10 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.chunking import (
-    DEFAULT_CHUNK_TOKENS,
-    DEFAULT_OVERLAP_TOKENS,
-    chunk_document,
-    sentence_spans,
-)
+from vectorstore.chunking import chunk_document, sentence_spans
+from vectorstore.defaults import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BYTES, DEFAULT_OVERLAP_TOKENS
 from vectorstore.documents import SECTION_SEPARATOR, Chunk, SourceDocument
-from vectorstore.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, RejectedFile, load_file
+from vectorstore.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
 from vectorstore.store import ChunkStore, DocumentRecord
 
 WRITE_BATCH_CHUNKS = 256  # chunks embedded and written per Chroma call (see BatchWriter)

@@ -25,21 +25,16 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from vectorstore.defaults import AUTO, DEFAULT_EMBEDDING, DEFAULT_MAX_BYTES, RRF_K
 from vectorstore.documents import Chunk, ScoredChunk
-from vectorstore.embeddings import DEFAULT_EMBEDDING, make_embeddings, resolve_embedding
-from vectorstore.gemma_runtime import AUTO as RUNTIME_AUTO
+from vectorstore.embeddings import make_embeddings, resolve_embedding
 from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
 from vectorstore.language import detect_question_language
 from vectorstore.lexical import BM25Index, analyse_query
-from vectorstore.loaders import DEFAULT_MAX_BYTES
 from vectorstore.store import ChunkStore, DocumentRecord, StoreError, open_client, recorded_embedding
 
 log = logging.getLogger(__name__)
 
-# Reciprocal rank fusion constant. The classic 60 was tuned for fusing deep rank lists of many
-# systems; we fuse three lists and show the top 5, where agreement at the very top matters most.
-# A small constant lets a chunk ranked first by one retriever stay in the top results.
-RRF_K = 2
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kenbron-search")
 
 
@@ -54,7 +49,7 @@ class StoreConfig:
     max_file_bytes: int = DEFAULT_MAX_BYTES
     rrf_k: int = RRF_K
     embedding_model_dir: Path | None = None  # where a downloaded embedding model lives (gemma)
-    embedding_runtime: str = RUNTIME_AUTO  # what runs gemma (`gemma_runtime`)
+    embedding_runtime: str = AUTO  # what runs gemma (`gemma_runtime`)
 
 
 class KnowledgeBase:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from vectorstore.defaults import DEFAULT_MAX_BYTES
 from vectorstore.documents import SourceDocument
 from vectorstore.docx_text import parse_docx
 from vectorstore.html_text import parse_html
@@ -24,7 +25,6 @@ from vectorstore.pdf_text import NoTextLayer, parse_pdf
 from vectorstore.structured_text import ParsedText
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 _ISO_DATE = re.compile(r"\b((?:19|20)\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)

@@ -26,7 +26,6 @@ import collections
 import contextvars
 import ctypes
 import logging
-import os
 import threading
 
 import llama_cpp
@@ -136,8 +135,10 @@ def main() -> None:
                                 model_settings=[parse_model_from_args(ModelSettings, args)])
     install_abort(server_app._llama_proxy._current_model)
     app.add_middleware(StopOnRequest)
-    uvicorn.run(app, host=os.getenv("HOST", server_settings.host),
-                port=int(os.getenv("PORT", server_settings.port)))
+    # the address comes from the flags the worker passes (127.0.0.1 and a free port), never from
+    # HOST / PORT in the environment as `python -m llama_cpp.server` would: a platform's HOST
+    # must not put the model's own server on a public address
+    uvicorn.run(app, host=server_settings.host, port=server_settings.port)
 
 
 if __name__ == "__main__":
