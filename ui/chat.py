@@ -26,12 +26,12 @@ from assistant.prompts import message  # noqa: E402
 from assistant.settings import BACKENDS, Settings  # noqa: E402
 from ui.history import conversation_pairs  # noqa: E402
 from ui.labels import browser_language, label, text  # noqa: E402
+from ui.pdf_pages import render_quote  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 from ui.render import answer_html, plain_text, sources_panel, sources_section  # noqa: E402
 from ui.request_log import log_answer  # noqa: E402
 from ui.startup import Startup  # noqa: E402
 from vectorstore.language import detect_question_language  # noqa: E402
-from vectorstore.pdf_pages import render_quote  # noqa: E402
 
 log = logging.getLogger(__name__)
 
