@@ -1,8 +1,7 @@
 """`kenbron` command line: a thin layer over the library API (see DESIGN's command contract).
 
-Longer than 300 lines on purpose: each command's flags (`build_parser`) and its handler
-(`cmd_*`) are read together, and the eight commands share the settings, error and exit-status
-rules written once here.
+Each command's flags (`build_parser`) and its handler (`cmd_*`) are read together here; what the
+commands share is in `ui.cli_common`, `kenbron eval` in `ui.cli_eval`.
 """
 
 from __future__ import annotations
@@ -13,23 +12,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from assistant.settings import BACKENDS, Settings, apply_process_defaults, store_config
-
-if TYPE_CHECKING:
-    from assistant.evaluation.metrics import Metrics
-    from assistant.evaluation.records import EvalRecord
+from assistant.settings import BACKENDS, apply_process_defaults
+from ui.cli_common import CliError, ingest_with_progress, knowledge_base, settings_from
+from ui.cli_eval import cmd_eval
 
 apply_process_defaults()
-
-
-class CliError(Exception):
-    """An error to print as one line, with exit status 2 (usage) or 1 (failure)."""
-
-    def __init__(self, message: str, status: int = 1):
-        super().__init__(message)
-        self.status = status
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -132,28 +120,9 @@ def _add_answer_commands(sub) -> None:
     _common(p)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    try:
-        return Settings.from_env(
-            data_dir=getattr(args, "data_dir", None),
-            embedding=getattr(args, "embedding", None),
-            collection=getattr(args, "collection", None),
-            k=getattr(args, "k", None),
-            backend=getattr(args, "backend", None),
-            model=getattr(args, "model", None),
-        )
-    except (ValueError, TypeError) as exc:
-        raise CliError(str(exc), status=2) from exc
-
-
-def _knowledge_base(settings: Settings):
-    from vectorstore.knowledge_base import KnowledgeBase
-
-    return KnowledgeBase(store_config(settings))
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
-    report = _ingest(_knowledge_base(_settings(args)), args.paths, args.replace, quiet=args.json)
+    report = ingest_with_progress(knowledge_base(settings_from(args)), args.paths, args.replace,
+                                  quiet=args.json)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -165,54 +134,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-class _LogLines:
-    """Progress where stderr is no terminal (a log file, CI, a container's log): each refresh of
-    a bar becomes a line of its own instead of a redraw with carriage returns."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> None:
-        text = text.replace("\x1b[A", "").strip()
-        if text:
-            self.stream.write(text + "\n")
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-
-def _progress_bar(**options):
-    """A tqdm bar on stderr: redrawn on a terminal, else a line every 30 seconds at most."""
-    from tqdm import tqdm
-
-    if sys.stderr.isatty():
-        return tqdm(file=sys.stderr, **options)
-    return tqdm(file=_LogLines(sys.stderr), mininterval=30, maxinterval=30, ascii=True, **options)
-
-
-def _ingest(kb, paths: list, replace: bool = False, quiet: bool = False):
-    """Ingest with progress bars on stderr (files, then chunks per batch)."""
-    bars: dict = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None or bar.total != total:
-            if bar is not None:
-                bar.close()
-            unit = "file" if stage == "files" else "chunk"
-            bar = bars[stage] = _progress_bar(total=total, unit=unit, desc=f"{stage:>6}",
-                                              leave=stage == "files", disable=quiet)
-        bar.update(done - bar.n)
-
-    try:
-        return kb.ingest(paths, progress=progress, replace=replace)
-    finally:
-        for bar in bars.values():
-            bar.close()
-
-
 def cmd_sources(args: argparse.Namespace) -> int:
-    docs = _knowledge_base(_settings(args)).documents()
+    docs = knowledge_base(settings_from(args)).documents()
     if args.json:
         print(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=2))
         return 0
@@ -225,7 +148,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    kb = _knowledge_base(_settings(args))
+    kb = knowledge_base(settings_from(args))
     try:
         n = kb.remove(args.source_id)
     except KeyError as exc:
@@ -236,11 +159,11 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     question = args.question.strip()
     if not question:
         raise CliError("the question is empty", status=2)
-    hits = _knowledge_base(settings).search(question, k=settings.k)
+    hits = knowledge_base(settings).search(question, k=settings.k)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
@@ -256,7 +179,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.models.llm import LLMError
     from assistant.pipeline.chain import Assistant, QuestionError
 
-    settings = _settings(args)
+    settings = settings_from(args)
     try:
         # printed whole, after verification: unsupported markers may still be removed
         answer = Assistant(settings).ask(args.question)
@@ -281,7 +204,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from assistant.provisioning.doctor import run_checks
 
-    checks = run_checks(_settings(args), measure=not args.no_measure)
+    checks = run_checks(settings_from(args), measure=not args.no_measure)
     if args.json:
         print(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
     else:
@@ -295,116 +218,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.evaluation.questions import QuestionSetError, load_questions
-    from assistant.evaluation.report import Report
-    from assistant.evaluation.run import (
-        compare,
-        evaluate,
-        markdown_report,
-        ragas_samples,
-        report_json,
-        write_outputs,
-    )
-    from assistant.models.llm import LLMError
-    from assistant.pipeline.chain import Assistant
-
-    settings = _settings(args)
-    if args.export and args.export[0] != "ragas":
-        raise CliError(f"unknown export format {args.export[0]!r}; supported: ragas", status=2)
-    try:
-        questions = load_questions(args.questions)
-        old = (Report.from_dict(json.loads(args.compare.read_text(encoding="utf-8")))
-               if args.compare else None)
-        gate = json.loads(args.gate.read_text(encoding="utf-8")) if args.gate else None
-    except QuestionSetError as exc:
-        raise CliError(str(exc), status=2) from exc
-    except (OSError, json.JSONDecodeError, KeyError) as exc:
-        raise CliError(f"cannot read {exc}", status=2) from exc
-    if args.corpus:
-        # the question set's own documents (idempotent: unchanged files are skipped)
-        ingested = _ingest(_knowledge_base(settings), [args.corpus])
-        for path, reason in ingested.rejected:
-            print(f"  rejected {path}: {reason}", file=sys.stderr)
-    try:
-        assistant = Assistant(settings)
-    except LLMError as exc:
-        raise CliError(str(exc)) from exc
-    with _progress_bar(total=len(questions), unit="question", desc="eval") as bar:
-        records, report = evaluate(assistant, questions,
-                                   progress=lambda done, total: bar.update(done - bar.n))
-    if args.judge is not None:
-        records, report.judge = run_judge(args, settings, assistant, records)
-    comparison = compare(report, old) if old else None
-    if args.out:
-        write_outputs(args.out, records, report, comparison)
-    if args.export:
-        path = Path(args.export[1])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n"
-                                for s in ragas_samples(records)), encoding="utf-8")
-    if args.json:
-        print(report_json(report, comparison), end="")
-    else:
-        text = markdown_report(report, records, comparison)
-        print(text.split("## By category")[0].rstrip())
-        if args.out:
-            print(f"\nwrote {args.out}/ (results.jsonl, report.json, report.md, charts)")
-    if gate:
-        failed = check_gate(report.overall, gate)
-        for line in failed:
-            print(f"quality gate: {line}", file=sys.stderr)
-        if failed:
-            return 3
-    return 0
-
-
-def run_judge(args: argparse.Namespace, settings: Settings, assistant,
-              records: list[EvalRecord]) -> tuple[list[EvalRecord], dict]:
-    """The records scored by the judge model, and the report's separate `judge` section."""
-    from dataclasses import replace
-
-    from assistant.evaluation.judge import Judge, judge_records, judge_report
-    from assistant.models.llm import LLMError, make_chat_model, model_label
-
-    url = args.judge or settings.openai_base_url
-    if not url and not settings.openai_api_key:
-        raise CliError("--judge needs a URL (--judge URL or OPENAI_BASE_URL) or OPENAI_API_KEY",
-                       status=2)
-    judge_settings = replace(settings, backend="compatible" if url else "openai",
-                             openai_base_url=url or None,
-                             model=args.judge_model or settings.model)
-    try:
-        chat = make_chat_model(judge_settings)
-    except LLMError as exc:
-        raise CliError(str(exc)) from exc
-    label = model_label(judge_settings, chat)
-    judge = Judge(chat, assistant.embed, label)
-    with _progress_bar(total=len(records), unit="answer", desc="judge") as bar:
-        records = judge_records(judge, records,
-                                progress=lambda done, total: bar.update(done - bar.n))
-    return records, judge_report(records, label)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import launch
 
-    launch(_settings(args), host=args.host, port=args.port)
+    launch(settings_from(args), host=args.host, port=args.port)
     return 0
-
-
-def check_gate(overall: Metrics, gate: dict) -> list[str]:
-    """Failures of the overall metrics against {"min": {...}, "max": {...}}."""
-    failed = []
-    for metric, bound in gate.get("min", {}).items():
-        value = overall.rate(metric)
-        if value is None or value < bound:
-            failed.append(f"{metric} = {value} is below the minimum {bound}")
-    for metric, bound in gate.get("max", {}).items():
-        value = overall.rate(metric)
-        if value is None or value > bound:
-            failed.append(f"{metric} = {value} is above the maximum {bound}")
-    return failed
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
