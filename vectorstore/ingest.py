@@ -26,8 +26,8 @@ from vectorstore.store import ChunkStore, DocumentRecord
 WRITE_BATCH_CHUNKS = 256  # chunks embedded and written per Chroma call (see BatchWriter)
 READ_AHEAD_FILES = 2  # files parsed ahead of the one being embedded (memory stays a few documents)
 # Chunks are embedded in steps sized to take about PROGRESS_SECONDS each, between progress
-# reports: larger steps sort more texts by length together (less padding; 128 chunks a step
-# embed 14% faster than 32 on bfloat16), smaller ones keep the progress line moving on a slow CPU.
+# reports: larger steps sort more texts by length together (less padding; `docs/decisions.md`,
+# `gemma_runtime`), smaller ones keep the progress line moving on a slow CPU.
 PROGRESS_SECONDS = 6.0
 FIRST_STEP_CHUNKS = 16
 ProgressFn = Callable[[str, int, int], None]
