@@ -11,6 +11,7 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from assistant.models.providers import PROVIDERS
 from vectorstore.defaults import (
     AUTO,
     DEFAULT_CHUNK_TOKENS,
@@ -25,22 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
 
 
-@dataclass(frozen=True)
-class BackendKind:
-    """What the pipeline's defaults depend on about a backend (its model is made in
-    `assistant.models.llm.FACTORIES`, under the same name)."""
-
-    remote: bool  # a model behind an API: fast and able to translate questions for retrieval
-    quotes: bool  # the small local model: its verified answer is replaced by quoted sentences
-    doubts: bool  # the small local model: a verified answer at odds with the evidence is "not sure"
-
-
-BACKENDS = {
-    "local": BackendKind(remote=False, quotes=True, doubts=True),
-    "openai": BackendKind(remote=True, quotes=False, doubts=False),
-    "compatible": BackendKind(remote=True, quotes=False, doubts=False),
-    "extractive": BackendKind(remote=False, quotes=False, doubts=False),
-}
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the official release: anything else is refused.
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_BYTES = 1_117_320_768
@@ -127,7 +112,7 @@ class Settings:
     translate_queries: str = "auto"  # on, off, or auto: on for remote models, off for local
     evidence_sentences: int = 3
     quote_answers: str = "auto"  # on, off, or auto: on for the local model, off for remote ones
-    not_sure: str = "auto"  # on, off, or auto: on for the local model (`BackendKind.doubts`)
+    not_sure: str = "auto"  # on, off, or auto: on for the local model (`Provider.doubts`)
     # the app
     uploads: str = "open"  # open, password, off; see `upload_policy`
     admin_password: str | None = field(default=None, repr=False)
@@ -165,8 +150,8 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.backend not in PROVIDERS:
+            raise ValueError(f"unknown backend {self.backend!r}; choose one of {', '.join(PROVIDERS)}")
         if not 1 <= self.k <= 50:
             raise ValueError("k must be between 1 and 50")
         if len(self.collection) < 3:
@@ -181,7 +166,7 @@ class Settings:
         """Answer with the best-supported source sentences, translated, once the model's own
         answer has been verified? See `Assistant._quoted`."""
         if self.quote_answers == "auto":
-            return BACKENDS[self.backend].quotes
+            return PROVIDERS[self.backend].quotes
         return _flag(self.quote_answers)
 
     @property
@@ -189,14 +174,14 @@ class Settings:
         """Say "not sure" and point at the best passage when a verified answer disagrees with
         the evidence (`abstention.unsure`)?"""
         if self.not_sure == "auto":
-            return BACKENDS[self.backend].doubts
+            return PROVIDERS[self.backend].doubts
         return _flag(self.not_sure)
 
     @property
     def should_translate(self) -> bool:
         """Translate questions for retrieval? Each translation is one extra model call."""
         if self.translate_queries == "auto":
-            return BACKENDS[self.backend].remote
+            return PROVIDERS[self.backend].remote
         return _flag(self.translate_queries)
 
     @property

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 from assistant.answer import AbstainReason
 from assistant.grounding.citations import parse_claims
 from assistant.grounding.extractive import rank_sentences
-from assistant.models.backends import format_sources
+from assistant.models.writers import format_sources
 from assistant.pipeline.chain import Assistant
 from assistant.pipeline.inputs import QuestionError
 from assistant.pipeline.reading import foreign_sentences
@@ -203,7 +203,8 @@ def test_the_chat_shows_progress_then_the_checked_answer_never_the_draft(kb, use
     tab = ChatTab(a, ChatFirst(), Startup(a))
     threading.Timer(1.0, a.ready.set).start()  # the start-up ends a second after the question
     history = [{"role": "user", "content": SHIPS_NL}]
-    shown = [update[0][-1]["content"] for update in tab._answer(SHIPS_NL, history, [], StopSignal())
+    shown = [update[0][-1]["content"]
+             for update in tab._answer(SHIPS_NL, history, [], StopSignal(), "nl")
              if update[0][-1]["role"] == "assistant"]
     progress = [s for s in shown if "kb-progress" in s]
     answers = [s for s in shown if "kb-progress" not in s]
@@ -344,7 +345,7 @@ def test_a_verified_answer_is_replaced_by_the_best_source_sentence_in_the_askers
 
 
 def test_prompt_text_drops_link_targets_and_anchors():
-    from assistant.models.backends import prompt_text
+    from assistant.models.writers import prompt_text
 
     text = ("### Wapens {#weapons} Lanius bouwt [drones](https://example.org/v?id=1) ![kaart](k.png) "
             "[meer](/risks_(x)) [2].")
@@ -607,5 +608,5 @@ def test_a_question_stopped_while_the_app_starts_keeps_the_answers_numbered(kb, 
     stop = StopSignal()
     stop.stop()
     history, _, sections, _ = list(tab._answer(SHIPS_NL, [{"role": "user", "content": SHIPS_NL}],
-                                               [], stop))[-1]
+                                               [], stop, "nl"))[-1]
     assert "Gestopt" in history[-1]["content"] and sections == [""]

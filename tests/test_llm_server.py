@@ -10,11 +10,11 @@ import time
 import httpx
 import pytest
 
-from assistant.models.backends import ChatBackend
 from assistant.models.errors import LLMError
-from assistant.models.llm import make_chat_model
 from assistant.models.local_worker import ABORT_PATH, REQUEST_HEADER, server_command
+from assistant.models.providers import make_chat_model
 from assistant.models.stopping import StopSignal
+from assistant.models.writers import ChatWriter
 from assistant.pipeline.chain import Assistant
 from assistant.pipeline.reading import foreign_sentences
 from assistant.settings import Settings
@@ -138,7 +138,7 @@ def test_compatible_backend_answers_with_citations(llama_server, corpus_data_dir
 
 def test_the_model_translates_an_answer_keeping_markers_names_and_numbers(llama_server):
     settings = Settings.from_env(backend="compatible", openai_base_url=llama_server)
-    backend = ChatBackend(make_chat_model(settings), excerpts=lambda question, hits: [])
+    backend = ChatWriter(make_chat_model(settings), excerpts=lambda question, hits: [])
     dutch = "De havenmeester van Lindholm vindt het plan van 4 miljoen euro weggegooid geld [2]."
     assert foreign_sentences(dutch, "en")
     english = backend.translate_answer(dutch, "English")

@@ -60,12 +60,20 @@ def test_uploads_follow_the_admin_password_and_spaces(monkeypatch):
     assert Settings.from_env().uploads == "open"
 
 
-def test_every_backend_has_a_model_factory():
-    from assistant.models.llm import FACTORIES
-    from assistant.settings import BACKENDS
+def test_every_provider_is_a_setting_and_a_command_line_choice():
+    """One table names the providers: the settings accept exactly them, `--backend` offers
+    exactly them, and the extractive one makes no model."""
+    from assistant.models.providers import PROVIDERS, make_chat_model
+    from ui.cli import build_parser
 
-    assert set(FACTORIES) == set(BACKENDS)
-    assert FACTORIES["extractive"](Settings(backend="extractive")) is None
+    for name in PROVIDERS:
+        assert Settings.from_env(backend=name).backend == name
+    with pytest.raises(ValueError, match="unknown backend"):
+        Settings.from_env(backend="nonesuch")
+    ask = build_parser()._subparsers._group_actions[0].choices["ask"]
+    offered = next(a for a in ask._actions if "--backend" in a.option_strings).choices
+    assert list(offered) == list(PROVIDERS)
+    assert make_chat_model(Settings(backend="extractive")) is None
 
 
 def test_the_configuration_imports_nothing_heavy():

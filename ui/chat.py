@@ -20,10 +20,11 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 import gradio as gr  # noqa: E402
 
 from assistant.models.llm import model_label  # noqa: E402
+from assistant.models.providers import PROVIDERS  # noqa: E402
 from assistant.models.stopping import StopSignal  # noqa: E402
 from assistant.pipeline.chain import Assistant, QuestionError  # noqa: E402
 from assistant.prompts import message  # noqa: E402
-from assistant.settings import BACKENDS, Settings  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
 from ui.history import conversation_pairs  # noqa: E402
 from ui.labels import browser_language, label, text  # noqa: E402
 from ui.pdf_pages import render_quote  # noqa: E402
@@ -242,7 +243,7 @@ class ChatTab:
             why = text(language, "about_no_model_space" if s.on_spaces else "about_no_model")
             who = text(language, "about_quoting", why=why)
         else:
-            where = text(language, "about_api" if BACKENDS[s.backend].remote else "about_local")
+            where = text(language, "about_api" if PROVIDERS[s.backend].remote else "about_local")
             who = text(language, "about_model", model=model_label(s, self.assistant.chat), where=where)
         rest = text(language, "about_rest", k=s.k, documents=len(docs),
                     chunks=sum(d.chunks for d in docs), embedding=self.kb.embedding, backend=s.backend)

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.settings import BACKENDS, apply_process_defaults
+from assistant.models.providers import PROVIDERS
+from assistant.settings import apply_process_defaults
 from ui.cli_common import CliError, ingest_with_progress, knowledge_base, settings_from
 from ui.cli_eval import cmd_eval
 
@@ -73,7 +74,7 @@ def _add_answer_commands(sub) -> None:
     """Commands that answer or judge answers: ask, serve, doctor, eval."""
     p = sub.add_parser("ask", help="answer a question with cited sources")
     p.add_argument("question")
-    p.add_argument("--backend", choices=BACKENDS, default=None,
+    p.add_argument("--backend", choices=PROVIDERS, default=None,
                    help="local, openai, compatible or extractive (env KENBRON_LLM)")
     p.add_argument("--model", default=None, help="model name for openai/compatible (env KENBRON_LLM_MODEL)")
     p.add_argument("-k", type=int, default=None, help="number of sources given to the model")
@@ -84,13 +85,13 @@ def _add_answer_commands(sub) -> None:
                                     "(http://127.0.0.1:7860)")
     p.add_argument("--host", default=None, help="env GRADIO_SERVER_NAME (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="env GRADIO_SERVER_PORT (default 7860)")
-    p.add_argument("--backend", choices=BACKENDS, default=None)
+    p.add_argument("--backend", choices=PROVIDERS, default=None)
     p.add_argument("--model", default=None)
     p.add_argument("-k", type=int, default=None)
     _common(p)
 
     p = sub.add_parser("doctor", help="can this machine run Kenbron, and how fast? (exit 1 if not)")
-    p.add_argument("--backend", choices=BACKENDS, default=None)
+    p.add_argument("--backend", choices=PROVIDERS, default=None)
     p.add_argument("--no-measure", action="store_true", help="skip measuring the local model's speed")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     _common(p)
@@ -100,7 +101,7 @@ def _add_answer_commands(sub) -> None:
     p.add_argument("--corpus", type=Path, default=None,
                    help="the question set's documents: ingested into --data-dir first (skipped "
                         "when unchanged); use a data dir of its own per question set")
-    p.add_argument("--backend", choices=BACKENDS, default=None)
+    p.add_argument("--backend", choices=PROVIDERS, default=None)
     p.add_argument("--model", default=None)
     p.add_argument("-k", type=int, default=None, help="chunks retrieved per question (default 5)")
     p.add_argument("--out", type=Path, default=None,

@@ -1,18 +1,13 @@
-"""The LLM backends behind one narrow interface: a LangChain chat model, or none (extractive).
-
-- `local`: Qwen2.5-Coder-1.5B-Instruct (GGUF) in a supervised worker process (llama-cpp-python's server)
-  (`assistant.models.local_worker`), so a crash of llama.cpp costs one answer, never the app.
-- `openai`: OpenAI's API with `OPENAI_API_KEY`.
-- `compatible`: any OpenAI-compatible server at `OPENAI_BASE_URL` (Ollama, vLLM, llama.cpp's
-  server, Hugging Face's router with `HF_TOKEN`).
-- `extractive`: no model at all (see `assistant.grounding.extractive`).
+"""The local model as a LangChain chat model (`LocalChat`, in a supervised worker process), the
+length limit every OpenAI-style request carries, and how a model and its failures are named.
+Which providers there are and how each chat model is made: `assistant.models.providers`.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,12 +19,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from assistant.models.errors import LLMError, error_kinds, is_timeout
 from assistant.models.local_worker import REQUEST_HEADER, LocalWorker, server_command
+from assistant.models.model_file import ModelError, verify_model
+from assistant.models.providers import PROVIDERS
 from assistant.models.stopping import on_stop, stop_requested
 from assistant.settings import Settings
-
-DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-HF_ROUTER = "https://router.huggingface.co/v1"
-
 
 _WORKERS: dict[tuple, LocalWorker] = {}
 _WORKERS_LOCK = threading.Lock()
@@ -60,7 +53,7 @@ def _worker_client(url: str, timeout_s: float, max_tokens: int) -> BaseChatModel
 
     return ChatOpenAI(model="local", base_url=url, api_key="not-needed", temperature=0, seed=0,
                       timeout=timeout_s, max_retries=0, max_tokens=max_tokens,
-                      extra_body=_length_limit(max_tokens))
+                      extra_body=length_limit(max_tokens))
 
 
 class LocalChat(BaseChatModel):
@@ -84,8 +77,6 @@ class LocalChat(BaseChatModel):
         return Path(self.model_path).name
 
     def _client(self) -> BaseChatModel:
-        from assistant.provisioning.model_install import ModelError, verify_model
-
         if self.worker.pid is None:  # checked before a worker is started, not on every request
             try:
                 verify_model(Path(self.model_path))
@@ -119,53 +110,12 @@ class LocalChat(BaseChatModel):
             raise self.worker.failure(exc) from exc
 
 
-def _length_limit(max_tokens: int) -> dict[str, int]:
+def length_limit(max_tokens: int) -> dict[str, int]:
     """The answer's length limit as OpenAI-compatible servers read it. langchain-openai sends
     `max_completion_tokens` only (OpenAI's newer name), which llama-cpp-python's server ignores:
     the local model then wrote until its context was full (3,619 tokens, 230 s, seen in a dev-set
     run); `max_tokens`, the name llama.cpp, vLLM and Ollama read, is sent as well."""
     return {"max_tokens": max_tokens}
-
-
-def make_chat_model(settings: Settings) -> BaseChatModel | None:
-    """The chat model for `settings.backend` (`FACTORIES`); None for the extractive backend."""
-    return FACTORIES[settings.backend](settings)
-
-
-def _local(settings: Settings) -> BaseChatModel:
-    return LocalChat(model_path=str(settings.model_path), worker=local_worker(settings),
-                     max_tokens=settings.max_answer_tokens, timeout_s=settings.llm_timeout_s)
-
-
-def _openai(settings: Settings) -> BaseChatModel:
-    from langchain_openai import ChatOpenAI
-
-    if not settings.openai_api_key:
-        raise LLMError("the openai backend needs OPENAI_API_KEY to be set")
-    return ChatOpenAI(model=settings.model or DEFAULT_OPENAI_MODEL, api_key=settings.openai_api_key,
-                      temperature=0, timeout=settings.llm_timeout_s, max_retries=1,
-                      max_tokens=settings.max_answer_tokens)
-
-
-def _compatible(settings: Settings) -> BaseChatModel:
-    from langchain_openai import ChatOpenAI
-
-    base_url = settings.openai_base_url or (HF_ROUTER if settings.hf_token else None)
-    if not base_url:
-        raise LLMError("the compatible backend needs OPENAI_BASE_URL (or HF_TOKEN for Hugging "
-                       "Face's router)")
-    key = settings.openai_api_key or settings.hf_token or "not-needed"
-    return ChatOpenAI(model=settings.model or "default", base_url=base_url, api_key=key,
-                      temperature=0, timeout=settings.llm_timeout_s, max_retries=1,
-                      max_tokens=settings.max_answer_tokens,
-                      extra_body=_length_limit(settings.max_answer_tokens))
-
-
-# backend name (`assistant.settings.BACKENDS`) → its chat model; a new provider is one entry here
-# and one in BACKENDS
-FACTORIES: dict[str, Callable[[Settings], BaseChatModel | None]] = {
-    "local": _local, "openai": _openai, "compatible": _compatible, "extractive": lambda _: None,
-}
 
 
 def model_label(settings: Settings, chat: BaseChatModel | None) -> str:
@@ -182,7 +132,7 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
         text = str(exc)
     else:
         name = type(exc).__name__
-        where = settings.openai_base_url or ("OpenAI" if settings.backend == "openai" else "")
+        where = settings.openai_base_url or PROVIDERS[settings.backend].server_name
         server = f"the {settings.backend} model server" + (f" {where}" if where else "")
         kinds = error_kinds(exc)
         if is_timeout(exc):

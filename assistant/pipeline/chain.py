@@ -2,7 +2,7 @@
 
 condense (follow-up → standalone question) → retrieve (hybrid, optionally with the question
 translated into the corpus languages) → evidence gate → the backend writes the answer from
-numbered sources (`assistant.models.backends`: a chat model's LCEL chains, or extractive quotes) →
+numbered sources (`assistant.models.writers`: a chat model's LCEL chains, or extractive quotes) →
 verify citations → abstain or answer → `Answer`.
 `Assistant.stream` yields the sources as soon as retrieval is done, then the model's draft as it
 is written, a `checking` event, then the verified `Answer` (whose text is the one to show);
@@ -36,8 +36,9 @@ from assistant.grounding.citations import (
 )
 from assistant.grounding.extractive import RankedSentence, extract_answer, rank_sentences
 from assistant.grounding.specifics import lost_numbers, missing_specifics
-from assistant.models.backends import Backend, ChatBackend, ExtractiveBackend, History
-from assistant.models.llm import describe_error, make_chat_model, model_label
+from assistant.models.llm import describe_error, model_label
+from assistant.models.providers import make_chat_model
+from assistant.models.writers import ChatWriter, ExtractiveWriter, History, Writer
 from assistant.pipeline.inputs import QuestionError, clean_question, history_text
 from assistant.pipeline.reading import excerpts, foreign_sentences, in_their_words
 from assistant.pipeline.suggestions import follow_ups
@@ -73,15 +74,15 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self.kb = knowledge_base or KnowledgeBase(store_config(self.settings))
         chat = chat_model if chat_model is not None else make_chat_model(self.settings)
-        self.backend: Backend = (ExtractiveBackend(self.kb) if chat is None
-                                 else ChatBackend(chat, self.excerpts))
+        self.writer: Writer = (ExtractiveWriter(self.kb) if chat is None
+                                 else ChatWriter(chat, self.excerpts))
         self._verify_embeddings = verify_embeddings
         self.ready = threading.Event()  # set once `warm_up` has run
 
     @property
     def chat(self):
         """The chat model behind the backend, None for the extractive backend."""
-        return getattr(self.backend, "chat", None)
+        return getattr(self.writer, "chat", None)
 
     # --- building blocks ---------------------------------------------------------------------
 
@@ -113,7 +114,7 @@ class Assistant:
 
         def model() -> None:
             try:
-                self.backend.warm_up()
+                self.writer.warm_up()
             except Exception as exc:  # noqa: BLE001 - reported by the first question instead
                 log.warning("warm-up failed: %s", describe_error(exc, self.settings))
 
@@ -134,18 +135,18 @@ class Assistant:
     def standalone_question(self, question: str, history: History) -> str:
         if not history:
             return question
-        return self.backend.condense(question, history, history_text(history))
+        return self.writer.condense(question, history, history_text(history))
 
     def translations(self, question: str, language: str) -> list[str]:
         """The question in the other corpus languages, for retrieval (LLM backends only)."""
-        if not self.backend.calls_model or not self.settings.should_translate:
+        if not self.writer.calls_model or not self.settings.should_translate:
             return []
         corpus = {d.language for d in self.kb.documents()}
         out = []
         for target in sorted(corpus - {language}):
             if target not in prompts.LANGUAGES:
                 continue
-            text = self.backend.translate(question, prompts.message(target, "language_name"))
+            text = self.writer.translate(question, prompts.message(target, "language_name"))
             if text and text.lower() != question.lower():
                 out.append(text)
         return out
@@ -228,9 +229,9 @@ class Assistant:
     def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
         not_found = prompts.NOT_FOUND
         text, held = "", ""
-        answer.model_called = self.backend.calls_model
+        answer.model_called = self.writer.calls_model
         try:
-            for token in self.backend.answer(question, answer.retrieved, answer.language):
+            for token in self.writer.answer(question, answer.retrieved, answer.language):
                 if answer.timings.first_token_ms is None:
                     answer.timings.first_token_ms = ms()
                 text += token
@@ -246,11 +247,11 @@ class Assistant:
             return
         yield StreamEvent("checking", None)
         answer.draft = text
-        reason = abstention.declined(text, self.backend.calls_model)
+        reason = abstention.declined(text, self.writer.calls_model)
         if reason:
             yield from self._abstain(answer, ms(), reason)
             return
-        if self.backend.calls_model:
+        if self.writer.calls_model:
             text = self._in_language(answer, text, ms)
         check, reason = self._verify(answer, text)
         self._apply(answer, check, ms())
@@ -258,12 +259,12 @@ class Assistant:
             yield from self._abstain(answer, ms(), reason)
             return
         answer.model_answer = answer.text
-        if self.backend.calls_model and self.settings.should_quote:
+        if self.writer.calls_model and self.settings.should_quote:
             quoted = self._quoted(answer, ms)
             if quoted is not None:
                 self._apply(answer, quoted, ms())
                 answer.timings.quoted_ms = ms()
-        if self.backend.calls_model:
+        if self.writer.calls_model:
             ranked = rank_sentences(answer.standalone_question, answer.retrieved, self.kb)
             answer.signals = self._signals(answer, ranked)
             answer.confidence = abstention.confidence(answer.signals)
@@ -285,7 +286,7 @@ class Assistant:
         if not before:
             return text
         try:
-            translated = self.backend.translate_answer(
+            translated = self.writer.translate_answer(
                 _QUOTE_MARKS.sub("", text), prompts.message(answer.language, "language_name"))
         except Exception as exc:
             log.warning("translating the answer into %s failed: %s", answer.language, exc)

@@ -7,7 +7,7 @@ import unicodedata
 
 from assistant import prompts
 from assistant.grounding.citations import strip_markers
-from assistant.models.backends import History
+from assistant.models.writers import History
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

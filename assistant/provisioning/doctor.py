@@ -11,6 +11,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from assistant.models.providers import PROVIDERS
 from assistant.provisioning import llama_build
 from assistant.settings import Settings
 from vectorstore.cpu import cpu_flags, cpu_model
@@ -62,7 +63,7 @@ def check_llama_build() -> Check:
 
 
 def check_model(settings: Settings) -> Check:
-    from assistant.provisioning.model_install import ModelError, verify_model
+    from assistant.models.model_file import ModelError, verify_model
 
     try:
         verify_model(settings.model_path)
@@ -86,7 +87,8 @@ def check_speed(settings: Settings) -> Check:
 
 
 def check_backend(settings: Settings) -> Check:
-    from assistant.models.llm import LLMError, make_chat_model, model_label
+    from assistant.models.llm import LLMError, model_label
+    from assistant.models.providers import make_chat_model
 
     try:
         chat = make_chat_model(settings)
@@ -183,7 +185,7 @@ def check_app(settings: Settings) -> Check:
 def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
     """Every check in order; the local-model ones only when the local backend is active."""
     steps: list[Callable[[], Check]] = [check_cpu]
-    if settings.backend == "local":
+    if PROVIDERS[settings.backend].local_model:
         steps += [check_llama_build, lambda: check_model(settings)]
     steps.append(lambda: check_backend(settings))
     if settings.embedding in ("gemma", "auto"):
@@ -196,6 +198,6 @@ def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
     if "embedding model" in names and checks[names.index("embedding model")].ok and \
             gemma_installed(settings.embedding_model_dir):
         checks.insert(names.index("embedding model") + 1, check_embedding_runtime(settings))
-    if measure and settings.backend == "local" and all(c.ok for c in checks[1:3]):
+    if measure and PROVIDERS[settings.backend].local_model and all(c.ok for c in checks[1:3]):
         checks.insert(3, check_speed(settings))
     return checks

