@@ -36,8 +36,7 @@ from assistant.evaluation.questions import Question, load_questions
 from assistant.evaluation.records import EvalRecord, RetrievedChunk
 from assistant.evaluation.report import build_report
 from assistant.evaluation.run import halves_table, write_outputs
-from assistant.models.llm import model_label, stop_local_workers
-from assistant.models.providers import make_chat_model
+from assistant.models.llm import make_chat_model, model_label, stop_local_workers
 from assistant.settings import Settings
 from vectorstore.embeddings import E5Embeddings
 

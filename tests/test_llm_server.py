@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from assistant.models.errors import LLMError
+from assistant.models.llm import make_chat_model
 from assistant.models.local_worker import ABORT_PATH, REQUEST_HEADER, server_command
-from assistant.models.providers import make_chat_model
 from assistant.models.stopping import StopSignal
 from assistant.models.writers import ChatWriter
 from assistant.pipeline.chain import Assistant

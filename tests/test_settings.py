@@ -63,7 +63,8 @@ def test_uploads_follow_the_admin_password_and_spaces(monkeypatch):
 def test_every_provider_is_a_setting_and_a_command_line_choice():
     """One table names the providers: the settings accept exactly them, `--backend` offers
     exactly them, and the extractive one makes no model."""
-    from assistant.models.providers import PROVIDERS, make_chat_model
+    from assistant.models.llm import make_chat_model
+    from assistant.models.providers import PROVIDERS
     from ui.cli import build_parser
 
     for name in PROVIDERS:

@@ -87,9 +87,8 @@ def run_judge(args: argparse.Namespace, settings: Settings, assistant,
     from dataclasses import replace
 
     from assistant.evaluation.judge import Judge, judge_records, judge_report
-    from assistant.models.llm import LLMError, model_label
-    from assistant.models.providers import make_chat_model
-
+    from assistant.models.llm import LLMError, make_chat_model, model_label
+    
     url = args.judge or settings.openai_base_url
     if not url and not settings.openai_api_key:
         raise CliError("--judge needs a URL (--judge URL or OPENAI_BASE_URL) or OPENAI_API_KEY",

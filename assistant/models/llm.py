@@ -5,6 +5,7 @@ Which providers there are and how each chat model is made: `assistant.models.pro
 
 from __future__ import annotations
 
+import importlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ from assistant.models.model_file import ModelError, verify_model
 from assistant.models.providers import PROVIDERS
 from assistant.models.stopping import on_stop, stop_requested
 from assistant.settings import Settings
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+HF_ROUTER = "https://router.huggingface.co/v1"
 
 _WORKERS: dict[tuple, LocalWorker] = {}
 _WORKERS_LOCK = threading.Lock()
@@ -116,6 +120,45 @@ def length_limit(max_tokens: int) -> dict[str, int]:
     the local model then wrote until its context was full (3,619 tokens, 230 s, seen in a dev-set
     run); `max_tokens`, the name llama.cpp, vLLM and Ollama read, is sent as well."""
     return {"max_tokens": max_tokens}
+
+
+def make_chat_model(settings: Settings) -> BaseChatModel | None:
+    """The chat model of `settings.backend`'s provider (`providers.PROVIDERS`); None for the
+    extractive one."""
+    maker = PROVIDERS[settings.backend].make
+    if not maker:
+        return None
+    module, function = maker.split(":")
+    return getattr(importlib.import_module(module), function)(settings)
+
+
+def local_chat(settings: Settings) -> BaseChatModel:
+    return LocalChat(model_path=str(settings.model_path), worker=local_worker(settings),
+                     max_tokens=settings.max_answer_tokens, timeout_s=settings.llm_timeout_s)
+
+
+def openai_chat(settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    if not settings.openai_api_key:
+        raise LLMError("the openai backend needs OPENAI_API_KEY to be set")
+    return ChatOpenAI(model=settings.model or DEFAULT_OPENAI_MODEL, api_key=settings.openai_api_key,
+                      temperature=0, timeout=settings.llm_timeout_s, max_retries=1,
+                      max_tokens=settings.max_answer_tokens)
+
+
+def compatible_chat(settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    base_url = settings.openai_base_url or (HF_ROUTER if settings.hf_token else None)
+    if not base_url:
+        raise LLMError("the compatible backend needs OPENAI_BASE_URL (or HF_TOKEN for Hugging "
+                       "Face's router)")
+    key = settings.openai_api_key or settings.hf_token or "not-needed"
+    return ChatOpenAI(model=settings.model or "default", base_url=base_url, api_key=key,
+                      temperature=0, timeout=settings.llm_timeout_s, max_retries=1,
+                      max_tokens=settings.max_answer_tokens,
+                      extra_body=length_limit(settings.max_answer_tokens))
 
 
 def model_label(settings: Settings, chat: BaseChatModel | None) -> str:

@@ -36,8 +36,7 @@ from assistant.grounding.citations import (
 )
 from assistant.grounding.extractive import RankedSentence, extract_answer, rank_sentences
 from assistant.grounding.specifics import lost_numbers, missing_specifics
-from assistant.models.llm import describe_error, model_label
-from assistant.models.providers import make_chat_model
+from assistant.models.llm import describe_error, make_chat_model, model_label
 from assistant.models.writers import ChatWriter, ExtractiveWriter, History, Writer
 from assistant.pipeline.inputs import QuestionError, clean_question, history_text
 from assistant.pipeline.reading import excerpts, foreign_sentences, in_their_words

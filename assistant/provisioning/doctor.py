@@ -87,9 +87,8 @@ def check_speed(settings: Settings) -> Check:
 
 
 def check_backend(settings: Settings) -> Check:
-    from assistant.models.llm import LLMError, model_label
-    from assistant.models.providers import make_chat_model
-
+    from assistant.models.llm import LLMError, make_chat_model, model_label
+    
     try:
         chat = make_chat_model(settings)
     except LLMError as exc:
