@@ -20,7 +20,7 @@ from vectorstore.defaults import (
     DEFAULT_OVERLAP_TOKENS,
     RRF_K,
 )
-from vectorstore.gemma_runtime import RUNTIMES
+from vectorstore.index.gemma_runtime import RUNTIMES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
@@ -280,8 +280,8 @@ def upload_policy(requested: str, admin_password: str | None, on_spaces: bool) -
 
 def store_config(settings: Settings):
     """The vector-store part of the settings, in the shape `vectorstore` takes."""
-    from vectorstore.ingest import ChunkingConfig
-    from vectorstore.knowledge_base import StoreConfig
+    from vectorstore.index.ingest import ChunkingConfig
+    from vectorstore.index.knowledge_base import StoreConfig
 
     return StoreConfig(
         data_dir=settings.data_dir,

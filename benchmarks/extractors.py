@@ -28,9 +28,9 @@ import re
 import unicodedata
 from pathlib import Path
 
-from vectorstore.chunking import sentence_spans
-from vectorstore.loaders import load_file
-from vectorstore.structured_text import CELL_SEPARATOR
+from vectorstore.index.chunking import sentence_spans
+from vectorstore.readers.loaders import load_file
+from vectorstore.readers.structured_text import CELL_SEPARATOR
 
 ROOT = Path(__file__).resolve().parent.parent / "eval" / "realdocs"
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})

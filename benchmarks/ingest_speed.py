@@ -4,12 +4,12 @@
         [--runtime auto|onnxruntime-f32|openvino-f32|openvino-bf16]
 
 Measures, with the default settings (embedding `auto`, chunking as configured) and the embedder
-on `--runtime` (`vectorstore.gemma_runtime`; `auto` is what the set-up chose for this CPU):
+on `--runtime` (`vectorstore.index.gemma_runtime`; `auto` is what the set-up chose for this CPU):
 
 - `kenbron ingest` of the corpus into a fresh data directory, in a child process, wall clock:
   chunks/s and model tokens/s (the tokens of every embedded chunk text, prompt included);
 - the embedder alone on exactly what ingest embeds (chunks and their distinct sentences, as
-  `vectorstore.ingest.embed_chunks` does);
+  `vectorstore.index.ingest.embed_chunks` does);
 - query-embedding latency over the corpus's dev questions (p50, p95).
 
 The end-to-end rate over the embedder's own is the share of the machine's limit that ingest
@@ -31,11 +31,11 @@ from pathlib import Path
 from assistant.evaluation.metrics import percentile
 from assistant.settings import VARIABLES, Settings
 from benchmarks.report import cpu_slug, machine, save
-from vectorstore.chunking import chunk_document
 from vectorstore.defaults import AUTO as RUNTIME_AUTO
-from vectorstore.embeddings import make_embeddings, resolve_embedding
-from vectorstore.ingest import discover, embed_chunks, embedding_text, sentence_spans_worth_a_vector
-from vectorstore.loaders import load_file
+from vectorstore.index.chunking import chunk_document
+from vectorstore.index.embeddings import make_embeddings, resolve_embedding
+from vectorstore.index.ingest import discover, embed_chunks, embedding_text, sentence_spans_worth_a_vector
+from vectorstore.readers.loaders import load_file
 
 REPO = Path(__file__).resolve().parent.parent
 log = logging.getLogger("benchmarks.ingest_speed")

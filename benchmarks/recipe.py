@@ -38,7 +38,7 @@ from assistant.evaluation.report import build_report
 from assistant.evaluation.run import halves_table, write_outputs
 from assistant.models.llm import make_chat_model, model_label, stop_local_workers
 from assistant.settings import Settings
-from vectorstore.embeddings import E5Embeddings
+from vectorstore.index.embeddings import E5Embeddings
 
 log = logging.getLogger("benchmarks.recipe")
 

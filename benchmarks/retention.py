@@ -48,7 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vectorstore.loaders import RejectedFile, load_file
+from vectorstore.readers.loaders import RejectedFile, load_file
 
 log = logging.getLogger("benchmarks.retention")
 CACHE = Path(os.environ.get("KENBRON_DOCS_CACHE", Path.home() / ".cache" / "kenbron" / "debian-docs"))

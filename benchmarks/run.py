@@ -68,7 +68,7 @@ def queries(n: int) -> list[str]:
 # --- one collection size, in a child process ---------------------------------------------------
 
 def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_queries: int) -> dict:
-    from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
+    from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig
 
     files = sorted(Path(folder).glob("*.txt"))
     emb = HashEmbeddings()
@@ -111,9 +111,9 @@ def measure_size(folder: str, data_dir: str, host: str | None, port: int, n_quer
 
 def embedder_only_seconds(files: list[Path], emb) -> float:
     """The embedder alone, on exactly what the pipeline embeds (chunks and their sentences)."""
-    from vectorstore.chunking import chunk_document
-    from vectorstore.ingest import embed_chunks, sentence_spans_worth_a_vector
-    from vectorstore.loaders import load_file
+    from vectorstore.index.chunking import chunk_document
+    from vectorstore.index.ingest import embed_chunks, sentence_spans_worth_a_vector
+    from vectorstore.readers.loaders import load_file
 
     chunks = [chunk for path in files for chunk in chunk_document(load_file(path))]
     spans = [sentence_spans_worth_a_vector(c) for c in chunks]
@@ -127,7 +127,7 @@ def embedder_only_seconds(files: list[Path], emb) -> float:
 
 def add_one_document(kb, folder: Path) -> dict:
     """One more document into the large collection; counts documents BM25 re-analyses."""
-    from vectorstore.lexical import BM25Index
+    from vectorstore.index.lexical import BM25Index
 
     added = {"n": 0}
     original = BM25Index.add_document
@@ -229,11 +229,11 @@ def peak_rss_of(pid: int) -> float:
 # --- packaged neural embedders on a sample ------------------------------------------------------
 
 def measure_embedders(work: Path, names: list[str]) -> dict:
-    from vectorstore.chunking import chunk_document
-    from vectorstore.embeddings import make_embeddings
-    from vectorstore.ingest import embed_chunks, sentence_spans_worth_a_vector
-    from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
-    from vectorstore.loaders import load_file
+    from vectorstore.index.chunking import chunk_document
+    from vectorstore.index.embeddings import make_embeddings
+    from vectorstore.index.ingest import embed_chunks, sentence_spans_worth_a_vector
+    from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig
+    from vectorstore.readers.loaders import load_file
 
     sample = work / "embedder-sample"
     if not sample.exists():

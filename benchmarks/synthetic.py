@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.chunking import chunk_document, sentence_spans
-from vectorstore.loaders import load_file
+from vectorstore.index.chunking import chunk_document, sentence_spans
+from vectorstore.readers.loaders import load_file
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus"

@@ -25,10 +25,10 @@ from assistant.settings import VARIABLES  # noqa: E402
 for _variable in VARIABLES.values():
     os.environ.pop(_variable, None)
 
-from vectorstore.embeddings import make_embeddings  # noqa: E402
-from vectorstore.ingest import ChunkingConfig  # noqa: E402
-from vectorstore.knowledge_base import KnowledgeBase, StoreConfig  # noqa: E402
-from vectorstore.store import open_client  # noqa: E402
+from vectorstore.index.embeddings import make_embeddings  # noqa: E402
+from vectorstore.index.ingest import ChunkingConfig  # noqa: E402
+from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig  # noqa: E402
+from vectorstore.index.store import open_client  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus"

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.evaluation.questions import load_questions
 from benchmarks.ceiling import WINDOW, evidence_window, locate
-from vectorstore.loaders import load_file
+from vectorstore.readers.loaders import load_file
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_SETS = [(REPO / "eval" / "questions.dev.jsonl", REPO / "data" / "corpus"),

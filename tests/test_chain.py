@@ -14,8 +14,8 @@ from assistant.pipeline.chain import Assistant
 from assistant.pipeline.inputs import QuestionError
 from assistant.pipeline.reading import foreign_sentences
 from assistant.settings import Settings
-from vectorstore.ingest import ChunkingConfig
-from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
+from vectorstore.index.ingest import ChunkingConfig
+from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig
 
 
 class RecordingFake(GenericFakeChatModel):

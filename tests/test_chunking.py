@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vectorstore.chunking import chunk_document, chunk_spans
 from vectorstore.documents import SourceDocument
+from vectorstore.index.chunking import chunk_document, chunk_spans
 from vectorstore.tokens import count_tokens
 
 words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
@@ -76,7 +76,7 @@ def test_chunks_keep_to_their_section_and_carry_section_and_pages_through_the_st
     """A chunk ends at a heading once it holds a quarter of its size; its section path and the
     pages it touches survive Chroma's flat metadata."""
     from vectorstore.documents import Chunk
-    from vectorstore.structured_text import TextBuilder
+    from vectorstore.readers.structured_text import TextBuilder
 
     builder = TextBuilder()
     builder.heading(1, "1 Haven", page="7")

@@ -13,16 +13,16 @@ import pytest
 from assistant.provisioning import model_install
 from assistant.settings import Settings
 from tests.conftest import REALDOCS
-from vectorstore import gemma_onnx
-from vectorstore.embeddings import EmbeddingModelMissing, make_embeddings
-from vectorstore.ingest import (
+from vectorstore.index import gemma_onnx
+from vectorstore.index.embeddings import EmbeddingModelMissing, make_embeddings
+from vectorstore.index.ingest import (
     ChunkingConfig,
     embed_chunks,
     embedding_text,
     sentence_spans_worth_a_vector,
 )
-from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
-from vectorstore.store import EmbeddingModelMismatch
+from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig
+from vectorstore.index.store import EmbeddingModelMismatch
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +110,8 @@ def test_the_installer_refuses_an_archive_that_is_not_the_pinned_one(tmp_path, m
 # --- the ONNX runtime and sentence vectors from the chunk's run -------------------------------
 
 def _realdocs_chunks(n: int):
-    from vectorstore.chunking import chunk_document
-    from vectorstore.loaders import load_file
+    from vectorstore.index.chunking import chunk_document
+    from vectorstore.readers.loaders import load_file
 
     pages = sorted((REALDOCS / "corpus" / "nl").glob("*.html"))[:3] + sorted(
         (REALDOCS / "corpus" / "fr").glob("*.html"))[:3]

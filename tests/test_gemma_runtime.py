@@ -13,18 +13,18 @@ import pytest
 
 from assistant.settings import Settings
 from tests.conftest import REALDOCS
-from vectorstore import gemma_onnx, gemma_runtime
 from vectorstore.cpu import cpu_flags
-from vectorstore.embeddings import GemmaEmbeddings
-from vectorstore.gemma_runtime import REFERENCE, RUNTIMES, Choice, RuntimeUnavailable, runtime_to_load
-from vectorstore.ingest import embedding_text
+from vectorstore.index import gemma_onnx, gemma_runtime
+from vectorstore.index.embeddings import GemmaEmbeddings
+from vectorstore.index.gemma_runtime import REFERENCE, RUNTIMES, Choice, RuntimeUnavailable, runtime_to_load
+from vectorstore.index.ingest import embedding_text
 
 MODEL_DIR = Settings.from_env().embedding_model_dir
 
 
 def _texts(n: int) -> list[str]:
-    from vectorstore.chunking import chunk_document
-    from vectorstore.loaders import load_file
+    from vectorstore.index.chunking import chunk_document
+    from vectorstore.readers.loaders import load_file
 
     pages = sorted((REALDOCS / "corpus" / "nl").glob("*.html"))[3:6] + sorted(
         (REALDOCS / "corpus" / "fr").glob("*.html"))[3:6]

@@ -14,11 +14,11 @@ from langchain_core.runnables import RunnableLambda
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from tests.conftest import CORPUS
-from vectorstore.embeddings import make_embeddings
-from vectorstore.ingest import ChunkingConfig
-from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
-from vectorstore.retriever import KenbronRetriever
-from vectorstore.store import open_client
+from vectorstore.index.embeddings import make_embeddings
+from vectorstore.index.ingest import ChunkingConfig
+from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig
+from vectorstore.index.retriever import KenbronRetriever
+from vectorstore.index.store import open_client
 
 
 @cache

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vectorstore.loaders import RejectedFile, load_bytes, load_file
+from vectorstore.readers.loaders import RejectedFile, load_bytes, load_file
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from assistant.grounding.extractive import _following
 from assistant.grounding.specifics import missing_specifics, terms
 from tests.conftest import REALDOCS
-from vectorstore import ocr
-from vectorstore.chunking import chunk_document, sentence_spans
-from vectorstore.loaders import RejectedFile, load_bytes, load_file
+from vectorstore.index.chunking import chunk_document, sentence_spans
+from vectorstore.readers import ocr
+from vectorstore.readers.loaders import RejectedFile, load_bytes, load_file
 
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 

@@ -26,8 +26,8 @@ from assistant.settings import Settings
 from benchmarks.synthetic import make_collection
 from tests.conftest import BIN, REPO, SAMPLE_QUESTIONS, free_port, stop, wait_for_http
 from tests.openai_stub import StubServer
-from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
-from vectorstore.store import StoreError
+from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig
+from vectorstore.index.store import StoreError
 
 QUESTION = "Selon Altman, de quoi Elon Musk se plaint-il parfois à propos de ChatGPT ?"
 KEY = "sk-kenbron-test-SECRET-0123456789"
@@ -45,9 +45,9 @@ BATCH = 16  # chunks per write batch in the killed ingests: many commit points t
 INGEST_REPORTING_BATCHES = f"""
 import sys
 from pathlib import Path
-import vectorstore.ingest
-from vectorstore.knowledge_base import KnowledgeBase, StoreConfig
-vectorstore.ingest.WRITE_BATCH_CHUNKS = {BATCH}
+import vectorstore.index.ingest
+from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig
+vectorstore.index.ingest.WRITE_BATCH_CHUNKS = {BATCH}
 kb = KnowledgeBase(StoreConfig(data_dir=Path(sys.argv[1]), embedding="use"))
 kb.ingest([Path(sys.argv[2])], progress=lambda stage, done, total: stage == "chunks" and print(
     "batch", flush=True))
@@ -112,7 +112,7 @@ def test_search_never_sees_a_half_ingested_document(make_kb, docs_dir, monkeypat
     """Questions asked while a document is being written only see it once it is published."""
     kb = make_kb()
     kb.ingest([docs_dir])
-    monkeypatch.setattr("vectorstore.ingest.WRITE_BATCH_CHUNKS", 8)
+    monkeypatch.setattr("vectorstore.index.ingest.WRITE_BATCH_CHUNKS", 8)
     big = docs_dir.parent / "waterschap.txt"
     big.write_text("\n\n".join(
         f"Het waterschap Zwartewaal meet het peil van kanaal {i} elke ochtend opnieuw."

@@ -16,9 +16,9 @@ from assistant.answer import Answer, Citation
 from assistant.grounding.citations import verify_citations
 from ui.pdf_pages import render_quote
 from ui.render import answer_html, plain_text, sources_panel, sources_section
-from vectorstore.chunking import sentence_spans
 from vectorstore.documents import Chunk, PageStart, ScoredChunk
-from vectorstore.loaders import load_file
+from vectorstore.index.chunking import sentence_spans
+from vectorstore.readers.loaders import load_file
 
 PAGE_ONE = ("De veerpont van Zwartewaal vaart elk halfuur naar Brielle. "
             "Een enkele reis kost 2,40 euro voor voetgangers. ")

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from benchmarks.retention import GENERATORS, match_key, measure, source_files
-from vectorstore.loaders import load_file
+from vectorstore.readers.loaders import load_file
 
 FLOOR = 0.995  # of the sentences that are not furniture by the benchmark's rules
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from assistant.grounding.citations import parse_claims, verify_citations
 from assistant.grounding.specifics import lost_numbers, missing_specifics, names, numbers, terms
 from tests.conftest import CORPUS
-from vectorstore.chunking import sentence_spans
 from vectorstore.documents import Chunk, ScoredChunk
+from vectorstore.index.chunking import sentence_spans
 
 
 @pytest.mark.parametrize(("claim", "passage"), [

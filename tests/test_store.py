@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from vectorstore.ingest import ingest_document
-from vectorstore.knowledge_base import KnowledgeBase
-from vectorstore.store import ChunkStore, EmbeddingModelMismatch
+from vectorstore.index.ingest import ingest_document
+from vectorstore.index.knowledge_base import KnowledgeBase
+from vectorstore.index.store import ChunkStore, EmbeddingModelMismatch
 
 
 def _chunk_ids(kb: KnowledgeBase) -> list[str]:
@@ -85,7 +85,7 @@ def test_rejected_files_do_not_stop_the_run(make_kb, docs_dir):
 
 
 def test_embedding_model_guard(make_kb, docs_dir):
-    from vectorstore.embeddings import make_embeddings
+    from vectorstore.index.embeddings import make_embeddings
 
     kb = make_kb()
     kb.ingest([docs_dir])
@@ -110,7 +110,7 @@ def test_interrupted_ingest_is_invisible_then_completed(make_kb, docs_dir, monke
         f"Paragraaf {i}. Het waterschap meet het peil van kanaal {i} elke ochtend opnieuw."
         for i in range(200)), encoding="utf-8")
     monkeypatch.setattr(store, "write_chunks", dying_write)
-    monkeypatch.setattr("vectorstore.ingest.WRITE_BATCH_CHUNKS", 16)
+    monkeypatch.setattr("vectorstore.index.ingest.WRITE_BATCH_CHUNKS", 16)
     with pytest.raises(KeyboardInterrupt):
         kb.ingest([big])
     monkeypatch.undo()
@@ -158,8 +158,8 @@ def test_same_name_from_another_path_is_refused(make_kb, docs_dir, tmp_path):
 
 def test_resumed_document_reuses_chunks_without_duplicates(make_kb, docs_dir):
     kb = make_kb()
-    from vectorstore.ingest import IngestReport
-    from vectorstore.loaders import load_file
+    from vectorstore.index.ingest import IngestReport
+    from vectorstore.readers.loaders import load_file
 
     doc = load_file(docs_dir / "003_aa336149584e727f.txt")
     r1 = IngestReport()
@@ -201,7 +201,7 @@ def test_nearest_neighbours_search_wide_enough_to_be_repeatable(make_kb, docs_di
     """A search asks Chroma for up to ~80 neighbours; with HNSW's default breadth (100) the walk
     was approximate and another process sometimes got another neighbour (retrieval varied run to
     run on the realdocs dev set). Stores made before the setting get it when they are opened."""
-    from vectorstore.store import HNSW_EF_SEARCH
+    from vectorstore.index.store import HNSW_EF_SEARCH
 
     kb = make_kb()
     kb.ingest([docs_dir])

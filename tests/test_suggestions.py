@@ -12,8 +12,8 @@ from assistant.pipeline.chain import Assistant
 from assistant.pipeline.suggestions import topic_of
 from assistant.settings import Settings
 from vectorstore.documents import SECTION_SEPARATOR
-from vectorstore.embeddings import make_embeddings
-from vectorstore.ingest import ChunkingConfig
+from vectorstore.index.embeddings import make_embeddings
+from vectorstore.index.ingest import ChunkingConfig
 
 REALDOCS = Path(__file__).resolve().parents[1] / "eval" / "realdocs" / "corpus" / "nl"
 PAGES = ("gimp-using-selections.html", "gimp-view-zoom.html")  # pages no dev question is about

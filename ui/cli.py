@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         level = min(level, logging.INFO)  # the app logs one line per request
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from vectorstore.store import StoreError
+    from vectorstore.index.store import StoreError
 
     try:
         return COMMANDS[args.command](args)

@@ -32,7 +32,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def knowledge_base(settings: Settings):
-    from vectorstore.knowledge_base import KnowledgeBase
+    from vectorstore.index.knowledge_base import KnowledgeBase
 
     return KnowledgeBase(store_config(settings))
 

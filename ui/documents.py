@@ -18,8 +18,8 @@ import pandas as pd  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from ui.admin import require_admin  # noqa: E402
 from ui.labels import browser_language, label, text  # noqa: E402
-from vectorstore.knowledge_base import KnowledgeBase  # noqa: E402
-from vectorstore.loaders import SUPPORTED_SUFFIXES  # noqa: E402
+from vectorstore.index.knowledge_base import KnowledgeBase  # noqa: E402
+from vectorstore.readers.loaders import SUPPORTED_SUFFIXES  # noqa: E402
 
 DOCUMENT_COLUMNS = ("title", "language", "date", "pages", "chunks", "file")
 RESULT_COLUMNS = ("file", "result", "details")

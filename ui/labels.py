@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from vectorstore.loaders import SUPPORTED_SUFFIXES
+from vectorstore.readers.loaders import SUPPORTED_SUFFIXES
 
 # every language's words, by key; "{types}" stands for the file types the app reads
 LABELS: dict[str, dict[str, str]] = {

@@ -35,8 +35,8 @@ import numpy as np
 
 from assistant.answer import Citation, CitationChange, Quote
 from assistant.grounding.specifics import lost_numbers, missing_specifics
-from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
+from vectorstore.index.chunking import sentence_spans
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 # markers that open a sentence belong to the one before, with a full stop that follows them

@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from assistant.grounding.abstention import EXTRACTIVE_MIN_SCORE, PART_MIN_SCORE
 from assistant.grounding.evidence import key_terms
 from assistant.grounding.specifics import asks_for_number, numbers
-from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
+from vectorstore.index.chunking import sentence_spans
 
 MAX_SENTENCES = 2
 RELATIVE_MARGIN = 0.04

@@ -169,7 +169,7 @@ def model_label(settings: Settings, chat: BaseChatModel | None) -> str:
 
 def describe_error(exc: BaseException, settings: Settings) -> str:
     """A short, secret-free explanation of a backend failure."""
-    from vectorstore.store import StoreError
+    from vectorstore.index.store import StoreError
 
     if isinstance(exc, (LLMError, StoreError)):
         text = str(exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.settings import MODEL_BYTES, MODEL_SHA256
-from vectorstore.gemma_onnx import sha256_of
+from vectorstore.index.gemma_onnx import sha256_of
 
 
 class ModelError(RuntimeError):

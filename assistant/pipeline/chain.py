@@ -68,7 +68,7 @@ class Assistant:
                  verify_embeddings=None) -> None:
         """`chat_model` overrides the configured backend with any LangChain chat model;
         `verify_embeddings` is the embedder that checks citations (USE by default)."""
-        from vectorstore.knowledge_base import KnowledgeBase
+        from vectorstore.index.knowledge_base import KnowledgeBase
 
         self.settings = settings or Settings.from_env()
         self.kb = knowledge_base or KnowledgeBase(store_config(self.settings))
@@ -88,7 +88,7 @@ class Assistant:
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors from the fast multilingual model, for citation verification."""
         if self._verify_embeddings is None:
-            from vectorstore.embeddings import make_embeddings
+            from vectorstore.index.embeddings import make_embeddings
 
             self._verify_embeddings = make_embeddings("use")
         vectors = np.asarray(self._verify_embeddings.embed_documents(texts), dtype=np.float32)

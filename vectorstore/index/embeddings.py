@@ -29,7 +29,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.defaults import AUTO
-from vectorstore.gemma_onnx import (
+from vectorstore.index.gemma_onnx import (
     GemmaEncoder,
     GemmaRuntimeMissing,
     onnx_built,
@@ -99,7 +99,7 @@ class E5Embeddings(Embeddings):
 
 class GemmaEmbeddings(Embeddings):
     """EmbeddingGemma-300M from a local directory, with the model's own retrieval prompts, run by
-    ONNX Runtime (see `vectorstore.gemma_onnx` for why and how it was measured)."""
+    ONNX Runtime (see `vectorstore.index.gemma_onnx` for why and how it was measured)."""
 
     name = "gemma"
     dimension = 768

@@ -17,12 +17,12 @@ import yaml
 
 from vectorstore.defaults import DEFAULT_MAX_BYTES
 from vectorstore.documents import SourceDocument
-from vectorstore.docx_text import parse_docx
-from vectorstore.html_text import parse_html
 from vectorstore.language import detect_language
-from vectorstore.markdown_text import parse_markdown
-from vectorstore.pdf_text import NoTextLayer, parse_pdf
-from vectorstore.structured_text import ParsedText
+from vectorstore.readers.docx_text import parse_docx
+from vectorstore.readers.html_text import parse_html
+from vectorstore.readers.markdown_text import parse_markdown
+from vectorstore.readers.pdf_text import NoTextLayer, parse_pdf
+from vectorstore.readers.structured_text import ParsedText
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx")
 

@@ -32,9 +32,9 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.chunking import ChunkId, version_key
 from vectorstore.documents import Chunk, SourceDocument
-from vectorstore.embeddings import embedding_name
+from vectorstore.index.chunking import ChunkId, version_key
+from vectorstore.index.embeddings import embedding_name
 
 _GENERATION_ID = "__generation__"
 Versions = frozenset[str] | Callable[[], frozenset[str]]  # published version keys, or a getter

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from vectorstore.defaults import AUTO
-from vectorstore.gemma_runtime import (
+from vectorstore.index.gemma_runtime import (
     OPENVINO_CACHE,
     REFERENCE,
     RUNTIME_FILE,

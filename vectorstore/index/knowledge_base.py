@@ -27,11 +27,11 @@ from langchain_core.embeddings import Embeddings
 
 from vectorstore.defaults import AUTO, DEFAULT_EMBEDDING, DEFAULT_MAX_BYTES, RRF_K
 from vectorstore.documents import Chunk, ScoredChunk
-from vectorstore.embeddings import make_embeddings, resolve_embedding
-from vectorstore.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
+from vectorstore.index.embeddings import make_embeddings, resolve_embedding
+from vectorstore.index.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
+from vectorstore.index.lexical import BM25Index, analyse_query
+from vectorstore.index.store import ChunkStore, DocumentRecord, StoreError, open_client, recorded_embedding
 from vectorstore.language import detect_question_language
-from vectorstore.lexical import BM25Index, analyse_query
-from vectorstore.store import ChunkStore, DocumentRecord, StoreError, open_client, recorded_embedding
 
 log = logging.getLogger(__name__)
 

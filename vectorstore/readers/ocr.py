@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from vectorstore.structured_text import ParsedText, TextBuilder
+from vectorstore.readers.structured_text import ParsedText, TextBuilder
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from vectorstore.structured_text import ParsedText, TextBuilder
+from vectorstore.readers.structured_text import ParsedText, TextBuilder
 
 _ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _HEADING_ATTRS = re.compile(r"\s*\{#[^}]*\}\s*$")

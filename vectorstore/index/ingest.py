@@ -17,11 +17,11 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.chunking import chunk_document, sentence_spans
 from vectorstore.defaults import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BYTES, DEFAULT_OVERLAP_TOKENS
 from vectorstore.documents import SECTION_SEPARATOR, Chunk, SourceDocument
-from vectorstore.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
-from vectorstore.store import ChunkStore, DocumentRecord
+from vectorstore.index.chunking import chunk_document, sentence_spans
+from vectorstore.index.store import ChunkStore, DocumentRecord
+from vectorstore.readers.loaders import SUPPORTED_SUFFIXES, RejectedFile, load_file
 
 WRITE_BATCH_CHUNKS = 256  # chunks embedded and written per Chroma call (see BatchWriter)
 READ_AHEAD_FILES = 2  # files parsed ahead of the one being embedded (memory stays a few documents)

@@ -19,7 +19,7 @@ import re
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from vectorstore.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder, collapse
+from vectorstore.readers.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder, collapse
 
 # elements that are never text of the page: code, drawings, embedded objects, forms, navigation
 _DROP_TAGS = {"script", "style", "noscript", "template", "svg", "nav", "head", "form", "button",

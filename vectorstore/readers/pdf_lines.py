@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from vectorstore.structured_text import CELL_SEPARATOR
+from vectorstore.readers.structured_text import CELL_SEPARATOR
 
 SOFT_HYPHEN = "\ufffe"  # PDFium's mark of a hyphen it found at a line end
 WORD = re.compile(r"[^\W\d_]{3}")  # a heading holds a word; a symbol font's glyph ("h") does not
