@@ -144,11 +144,11 @@ def runtime_to_load(model_dir: Path, wanted: str = AUTO) -> tuple[Runtime, str]:
 def recorded_runtime(model_dir: Path) -> tuple[Runtime, str]:
     """The set-up's choice if it was made on a CPU like this one and its engine is installed,
     else the reference; and why."""
-    choice = choice_for_this_cpu(model_dir)
+    choice = Choice.read(model_dir)
     if choice is None:
-        other = Choice.read(model_dir)
-        return REFERENCE, (f"the runtime was measured on another CPU ({other.cpu})" if other
-                           else "no runtime measured at set-up")
+        return REFERENCE, "no runtime measured at set-up"
+    if choice.flags != tuple(simd_flags()):
+        return REFERENCE, f"the runtime was measured on another CPU ({choice.cpu})"
     runtime = by_name(choice.runtime)
     if runtime is None or not runtime.runs_here(cpu_flags()):
         return REFERENCE, f"{choice.runtime} cannot run here"
