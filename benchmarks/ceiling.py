@@ -31,7 +31,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from assistant import prompts
 from assistant.answer import Timings
-from assistant.evaluation.metrics import QUOTES, satisfies_must_include
+from assistant.evaluation.metrics import normalise, satisfies_must_include
 from assistant.evaluation.questions import Question, load_questions
 from assistant.evaluation.records import EvalRecord, RetrievedChunk
 from assistant.evaluation.report import build_report
@@ -39,6 +39,7 @@ from assistant.evaluation.run import halves_table, write_outputs
 from assistant.models.llm import make_chat_model, model_label, stop_local_workers
 from assistant.settings import Settings
 from vectorstore.readers.loaders import load_file
+from vectorstore.text import STRAIGHT_QUOTES
 
 log = logging.getLogger("benchmarks.ceiling")
 
@@ -53,14 +54,14 @@ def locate(text: str, evidence: str) -> tuple[int, int] | None:
     quotes, whitespace collapsed, lower case): (start, end) in `text`, or None."""
     folded, positions = [], []
     for index, char in enumerate(text):
-        for piece in unicodedata.normalize("NFKC", char).translate(QUOTES).lower():
+        for piece in unicodedata.normalize("NFKC", char).lower().translate(STRAIGHT_QUOTES):
             if piece.isspace():
                 if not folded or folded[-1] == " ":
                     continue
                 piece = " "
             folded.append(piece)
             positions.append(index)
-    wanted = " ".join(unicodedata.normalize("NFKC", evidence).translate(QUOTES).lower().split())
+    wanted = normalise(evidence)
     at = "".join(folded).find(wanted)
     if at < 0 or not wanted:
         return None

@@ -25,21 +25,15 @@ import argparse
 import json
 import logging
 import re
-import unicodedata
 from pathlib import Path
 
+from assistant.evaluation.metrics import normalise
 from vectorstore.index.chunking import sentence_spans
 from vectorstore.readers.loaders import load_file
 from vectorstore.readers.structured_text import CELL_SEPARATOR
 
 ROOT = Path(__file__).resolve().parent.parent / "eval" / "realdocs"
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 log = logging.getLogger("benchmarks.extractors")
-
-
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    return " ".join(text.split()).lower()
 
 
 def kenbron(path: Path) -> str:

@@ -7,7 +7,6 @@ not apply to a slice is ``None`` (JSON ``null``), never 0.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -16,6 +15,8 @@ from assistant.evaluation.records import EvalRecord, RetrievedChunk
 from assistant.grounding.citations import MARKER
 from assistant.pipeline.reading import without_quotations
 from vectorstore.language import detect_language
+from vectorstore.text import normalise as text_normalise
+from vectorstore.text import says_something
 
 # the rates of a slice, in the order every report shows them (JSON names, as in eval/FORMAT.md)
 RATES = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "answers_right",
@@ -23,7 +24,6 @@ RATES = ("hit@1", "hit@k", "mrr", "source_recall", "answer_accuracy", "answers_r
          "not_sure", "answer_language_ok")
 TIMINGS = {"retrieval": "retrieval_ms", "first_token": "first_token_ms", "total": "total_ms"}
 
-QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 DEFINITIONS = {
     "hit@1": "answerable questions with evidence: share whose top-ranked chunk contains an "
@@ -63,9 +63,9 @@ DEFINITIONS = {
 
 
 def normalise(text: str) -> str:
-    """NFKC, straight quotes, collapsed whitespace, lower case."""
-    text = unicodedata.normalize("NFKC", text).translate(QUOTES)
-    return " ".join(text.split()).lower()
+    """Text as answers and evidence are matched: NFKC, lower case, straight quotes, collapsed
+    whitespace."""
+    return text_normalise(text, straight_quotes=True)
 
 
 def _top(record: EvalRecord, k: int) -> list[RetrievedChunk]:
@@ -110,7 +110,7 @@ def citation_counts(record: EvalRecord) -> tuple[int, int]:
 def answer_language(record: EvalRecord) -> str | None:
     """The language the answer is written in; its quotations of sources are the sources'."""
     text = MARKER.sub(" ", without_quotations(record.answer or ""))
-    if len(text.split()) < 4:
+    if not says_something(text):  # too short to have a language of its own
         return record.language
     return detect_language(text)
 

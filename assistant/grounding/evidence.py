@@ -10,17 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.grounding.specifics import fold, strip_accents
 from vectorstore.documents import ScoredChunk
+from vectorstore.text import LANGUAGE_NAMES, fold, opens_sentence, strip_accents, trimmed_stem
 
-# capitalised words not at the start of the question, acronyms, numbers with 2+ digits
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]*[A-Za-z]\w*|\b[A-Z]{2,}\w*\b")
+# capitalised words and acronyms (not where a sentence starts), numbers with 2+ digits
+_CAPITALISED = re.compile(r"\b[A-Z][\w-]*[A-Za-z]\w*|\b[A-Z]{2,}\w*\b")
+_ACRONYM = re.compile(r"[A-Z]{2,}\w*\b")
 _NUMBER = re.compile(r"\b\d{2,}(?:[.,]\d+)?\b")
 _FUNCTION_NAMES = {"i", "i'm", "ai", "ia", "ki"}
-# Words that name a language describe the *source* ("the French article", "het Franse stuk"),
-# not a fact the answer needs; English capitalises them, so they looked like names.
-_LANGUAGE_WORDS = {"english", "dutch", "french", "flemish", "engels", "engelse", "nederlands",
-                   "nederlandse", "frans", "franse", "anglais", "neerlandais", "francais"}
 
 
 def key_terms(question: str) -> list[str]:
@@ -31,15 +28,21 @@ def key_terms(question: str) -> list[str]:
     """
     words = question.strip()
     names = []
-    for match in _NAME.finditer(words):
+    for match in _CAPITALISED.finditer(words):
         if match.start() == 0:
             continue
-        head, _, rest = match.group(0).partition("-")
+        name = match.group(0)
+        if opens_sentence(words, match.start(), ends=".!?", openers=""):
+            acronym = _ACRONYM.match(words, match.start())  # else a capital for the sentence
+            if acronym is None:
+                continue
+            name = acronym.group(0)
+        head, _, rest = name.partition("-")
         if rest and fold(head) in _FUNCTION_NAMES:
             names += [p for p in rest.split("-") if p[:1].isupper()]
         else:
-            names.append(match.group(0))
-    terms = [t for t in names if fold(t) not in _FUNCTION_NAMES | _LANGUAGE_WORDS]
+            names.append(name)
+    terms = [t for t in names if fold(t) not in _FUNCTION_NAMES | LANGUAGE_NAMES]
     return list(dict.fromkeys(terms + _NUMBER.findall(words)))
 
 
@@ -104,9 +107,7 @@ def _present(term: str, haystack: str, lowered: str) -> bool:
     folded = strip_accents(term)
     if folded[0].isdigit():
         return bool(re.search(rf"(?<![\d-]){re.escape(folded)}(?![\d-])", haystack))
-    stem = re.sub(r"('s|s)$", "", folded)
-    if len(stem) >= 7:
-        stem = stem[: max(5, len(stem) - 3)]
+    stem = trimmed_stem(folded)
     if folded in haystack or (len(stem) >= 3 and stem in haystack):
         return True
     if _TECHNICAL.search(folded) and len(stem) >= 2 and stem.lower() in lowered:

@@ -22,6 +22,7 @@ from assistant.grounding.evidence import key_terms
 from assistant.grounding.specifics import asks_for_number, numbers
 from vectorstore.documents import ScoredChunk
 from vectorstore.index.chunking import sentence_spans
+from vectorstore.text import QUESTION_WORDS
 
 MAX_SENTENCES = 2
 RELATIVE_MARGIN = 0.04
@@ -113,10 +114,7 @@ def extract_answer(question: str, hits: Sequence[ScoredChunk], knowledge_base
     return chosen
 
 
-_INTERROGATIVE = (r"what|which|how|why|when|where|who|is|are|does|do|can|should|"
-                  r"lequel|laquelle|lesquels|lesquelles|quel|quelle|quels|quelles|comment|pourquoi|"
-                  r"quand|où|qui|combien|que|qu['’]|est-ce|"
-                  r"wat|welke|welk|hoe|waarom|wanneer|waar|wie|hoeveel|zijn|kan|kun|moet|mag")
+_INTERROGATIVE = "|".join(map(re.escape, QUESTION_WORDS))
 _PARTS = re.compile(rf"(?:,\s*|\s+)(?:and|et|en)\s+(?=(?:{_INTERROGATIVE})\b)|\?\s+(?=\S)",
                     re.IGNORECASE)
 

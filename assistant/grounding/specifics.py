@@ -22,58 +22,29 @@ format it is written there:
   must occur as written, case aside; an extension may lose its dot or take a compound's tail
   ("png" for ".png", ".png-bestand").
 
-Number words that double as common words are not numbers here: "een", "un", "une", "one"
-(articles), Dutch "onze" (our), French "cent" (as in "pour cent").
+The word lists (number words, scales, months), folding and the sentence-start rule are
+`vectorstore.text`'s.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-_WORD_NUMBERS: dict[str, int] = {}
-for _value, _words in {
-    2: "two twee deux", 3: "three drie trois", 4: "four vier quatre", 5: "five vijf cinq",
-    6: "six zes", 7: "seven zeven sept", 8: "eight acht huit", 9: "nine negen neuf",
-    10: "ten tien dix", 11: "eleven elf", 12: "twelve twaalf douze", 13: "thirteen dertien treize",
-    14: "fourteen veertien quatorze", 15: "fifteen vijftien quinze", 16: "sixteen zestien seize",
-    17: "seventeen zeventien", 18: "eighteen achttien", 19: "nineteen negentien", 20: "twenty twintig vingt",
-    30: "thirty dertig trente", 40: "forty veertig quarante", 50: "fifty vijftig cinquante",
-    60: "sixty zestig soixante", 70: "seventy zeventig septante", 80: "eighty tachtig quatre-vingts",
-    90: "ninety negentig nonante", 100: "hundred honderd", 1000: "thousand duizend mille",
-}.items():
-    for _word in _words.split():
-        _WORD_NUMBERS[_word] = _value
-_WORD_NUMBERS["één"] = 1
-
-_SCALES = {"thousand": 1e3, "duizend": 1e3, "mille": 1e3, "million": 1e6, "millions": 1e6,
-           "miljoen": 1e6, "mln": 1e6, "billion": 1e9, "billions": 1e9, "miljard": 1e9,
-           "milliard": 1e9, "milliards": 1e9, "mld": 1e9, "trillion": 1e12, "biljoen": 1e12}
-_MONTHS: dict[str, int] = {}
-for _number, _names in enumerate([
-    "january januari janvier jan", "february februari février fevrier feb", "march maart mars mar",
-    "april avril apr", "mei mai", "june juni juin jun", "july juli juillet jul",
-    "august augustus août aout aug", "september septembre sep sept", "october oktober octobre oct",
-    "november novembre nov", "december december décembre decembre dec"], start=1):
-    for _name in _names.split():
-        _MONTHS[_name] = _number
+from vectorstore.text import (
+    MONTH_NAMES,
+    NUMBER_WORDS,
+    QUANTITY_QUESTION,
+    SCALE_WORDS,
+    WHEN_QUESTION,
+    fold,
+    opens_sentence,
+    prefix_stem,
+)
 
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,\u00a0\u202f]\d+)*(?![\w])")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})[/-](\d{1,2})[/-](\d{4})\b")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\w*\d\w*", re.UNICODE)
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“«(]\s*)$")
-
-
-def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: how names are compared."""
-    return strip_accents(text.lower())
-
 
 def _values(token: str) -> set[str]:
     """The values a digit string can stand for, as canonical strings ("1.000" -> 1000 and 1)."""
@@ -107,7 +78,7 @@ class Specific:
 
 
 def _scaled(forms: set[str], following: str) -> set[str]:
-    scale = _SCALES.get(fold(following))
+    scale = SCALE_WORDS.get(fold(following))
     if not scale:
         return forms
     return forms | {_canon(float(f) * scale) for f in forms}
@@ -134,13 +105,13 @@ def numbers(text: str) -> list[Specific]:
     for i, match in enumerate(words):
         word = fold(match.group(0))
         previous = words[i - 1].group(0) if i else ""
-        if word in _SCALES and not (previous[:1].isdigit() or fold(previous) in _WORD_NUMBERS):
+        if word in SCALE_WORDS and not (previous[:1].isdigit() or fold(previous) in NUMBER_WORDS):
             # "le milliard d'utilisateurs", "millions of users": a quantity on its own
-            found.append(Specific(match.group(0), frozenset({_canon(_SCALES[word])}), "number"))
-        elif word in _WORD_NUMBERS:
+            found.append(Specific(match.group(0), frozenset({_canon(SCALE_WORDS[word])}), "number"))
+        elif word in NUMBER_WORDS:
             following = words[i + 1].group(0) if i + 1 < len(words) else ""
             found.append(Specific(match.group(0),
-                                  frozenset(_scaled({str(_WORD_NUMBERS[word])}, following)), "number"))
+                                  frozenset(_scaled({str(NUMBER_WORDS[word])}, following)), "number"))
     return found
 
 
@@ -148,7 +119,7 @@ def passage_forms(text: str) -> set[str]:
     """Every canonical form of every number, date part and month name in a passage."""
     forms = {f for s in numbers(text) for f in s.forms}
     for match in _WORD.finditer(text):
-        month = _MONTHS.get(fold(match.group(0)).rstrip("."))
+        month = MONTH_NAMES.get(fold(match.group(0)).rstrip("."))
         if month:
             forms.add(f"month:{month}")
     return forms
@@ -167,7 +138,7 @@ def names(text: str) -> list[Specific]:
         if len(letters) < 4 or not any(c.isupper() for c in word) or word.isdigit():
             continue
         inner = any(c.isupper() for c in word[1:])
-        if not inner and _SENTENCE_START.search(text[: match.start()]):
+        if not inner and opens_sentence(text, match.start()):
             continue  # a capital because the sentence starts here
         found.append(Specific(word, frozenset({fold(word)}), "name"))
     return found
@@ -211,7 +182,7 @@ def _term_in(term: str, folded_passage: str) -> bool:
 def _name_in(name: str, passage_words: set[str], passage: str) -> bool:
     if name in passage:
         return True
-    stem = name[: max(3, min(5, len(name) - 1))]  # "unie" ~ "union", "europese" ~ "europe"
+    stem = prefix_stem(name)
     return any(w.startswith(stem) for w in passage_words)
 
 
@@ -246,13 +217,6 @@ def lost_numbers(text: str, rewritten: str) -> list[str]:
     return [s.text for s in numbers(text) if not s.forms & forms]
 
 
-_QUANTITY = re.compile(r"\b(how (?:many|much|long|old)|what year|in which year|hoeveel|welk jaar|"
-                       r"hoe (?:lang|oud)|combien|quelle année)\b", re.IGNORECASE)
-# "when" words only open a question: inside one they join clauses ("... doet wanneer AGI komt")
-_WHEN = re.compile(r"^\W*(?:(?:and|en|et|since|sinds|depuis|vanaf|until|tot)\s+)?(?:when|wanneer|quand)\b",
-                   re.IGNORECASE)
-
-
 def asks_for_number(question: str) -> bool:
     """Does the question ask how many, how much or when? Its answer then holds a number or a date."""
-    return bool(_QUANTITY.search(question) or _WHEN.search(question))
+    return bool(QUANTITY_QUESTION.search(question) or WHEN_QUESTION.search(question))

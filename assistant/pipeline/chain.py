@@ -39,11 +39,12 @@ from assistant.grounding.specifics import lost_numbers, missing_specifics
 from assistant.models.llm import describe_error, make_chat_model, model_label
 from assistant.models.writers import ChatWriter, ExtractiveWriter, History, Writer
 from assistant.pipeline.inputs import QuestionError, clean_question, history_text
-from assistant.pipeline.reading import excerpts, foreign_sentences, in_their_words
+from assistant.pipeline.reading import excerpts, foreign_sentences, in_their_words, quoted
 from assistant.pipeline.suggestions import follow_ups
 from assistant.settings import Settings, store_config
 from vectorstore.documents import ScoredChunk
 from vectorstore.language import detect_question_language
+from vectorstore.text import says_something
 
 log = logging.getLogger(__name__)
 
@@ -344,14 +345,14 @@ class Assistant:
         more words in the extractive ranking of the retrieved passages, quoted and cited, so the
         asker can read what the documents say rather than an answer that only looks verified."""
         # a sentence, not a heading or a label: what a reader can take the answer from
-        best = next((s for s in ranked if len(s.text.split()) >= 4), ranked[0] if ranked else None)
+        best = next((s for s in ranked if says_something(s.text)), ranked[0] if ranked else None)
         citation = cite_sentence(best.source, answer.retrieved[best.source - 1], best.text) \
             if best else None
         answer.unsure, answer.withheld = True, answer.text
         answer.text = prompts.message(answer.language, "not_sure")
         answer.citations = [citation] if citation else []
         if citation:
-            answer.text += f" “{citation.quote}” [{citation.n}]"
+            answer.text += " " + quoted(citation.quote, citation.n)
 
     def _verify(self, answer: Answer, text: str) -> tuple[Verification, AbstainReason | None]:
         """The answer's citations verified, and the reason to abstain instead, if there is one

@@ -2,8 +2,9 @@
 
 The model does not read the retrieved chunks whole: `excerpts` gives it the sentences closest to
 the question, each with the one after it. `foreign_sentences` finds the answer sentences a
-small model left in the source's language; `in_their_words` quotes source sentences as written,
-and `without_quotations` is an answer as its language is judged (a quotation keeps the source's).
+small model left in the source's language; `in_their_words` quotes source sentences as written
+(`quoted`), and `without_quotations` is an answer as its language is judged (a quotation keeps
+the source's).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from assistant.grounding.extractive import RankedSentence, rank_sentences
 from vectorstore.documents import ScoredChunk
 from vectorstore.index.chunking import sentence_spans
 from vectorstore.language import detect_language
+from vectorstore.text import normalise, says_something
 
 
 def excerpts(question: str, hits: Sequence[ScoredChunk], knowledge_base, budget: int) -> list[str]:
@@ -56,6 +58,12 @@ def excerpts(question: str, hits: Sequence[ScoredChunk], knowledge_base, budget:
 _QUOTATION = re.compile(r"“[^“”]*”|«[^«»]*»|„[^„“”]*[“”]")
 
 
+def quoted(sentence: str, source: int) -> str:
+    """A source sentence quoted as written, with its marker: how answers quote (`_QUOTATION`
+    recognises it)."""
+    return f"“{sentence}” [{source}]"
+
+
 def in_their_words(sentences: Sequence[RankedSentence], language: str) -> str:
     """The sentences of `sentences` that are not in `language`, quoted as written, each with its
     marker, after a lead-in in `language`; "" when all are in `language`.
@@ -68,7 +76,7 @@ def in_their_words(sentences: Sequence[RankedSentence], language: str) -> str:
     foreign = [s for s in sentences if foreign_sentences(s.text, language)]
     if not foreign:
         return ""
-    quotes = " ".join(f"“{s.text}” [{s.source}]" for s in foreign)
+    quotes = " ".join(quoted(s.text, s.source) for s in foreign)
     return f"{prompts.message(language, 'in_their_words')} {quotes}"
 
 
@@ -79,13 +87,13 @@ def without_quotations(text: str) -> str:
 
 def _key(sentence: str) -> str:
     """A sentence as compared for repeats: case and spacing do not count."""
-    return " ".join(sentence.lower().split())
+    return normalise(sentence, nfkc=False)
 
 
 def foreign_sentences(text: str, language: str) -> list[str]:
     """Sentences of the answer, four words or longer, that are not in `language`: a small model
     sometimes copies a source sentence untranslated into its answer."""
     return [claim.text for claim in parse_claims(text)
-            if len(claim.text.split()) >= 4 and detect_language(claim.text) != language]
+            if says_something(claim.text) and detect_language(claim.text) != language]
 
 

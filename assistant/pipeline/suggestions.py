@@ -13,13 +13,13 @@ this costs a few searches (about 0.1 s each), not a generation, and works for ev
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 
 from assistant import prompts
 from assistant.answer import Answer
 from assistant.grounding.evidence import missing_key_terms
 from vectorstore.documents import SECTION_SEPARATOR, ScoredChunk
+from vectorstore.text import normalise
 
 MAX_SUGGESTIONS = 3
 MAX_TOPIC_CHARS = 80  # longer "titles" are sentences (news headlines cut at their start)
@@ -27,8 +27,9 @@ MAX_TOPIC_CHARS = 80  # longer "titles" are sentences (news headlines cut at the
 _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.)\s+")
 
 
-def _norm(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+def _key(text: str) -> str:
+    """A heading as compared with another or with the question: case folded, spacing collapsed."""
+    return normalise(text, case="casefold")
 
 
 def _short(text: str) -> str | None:
@@ -48,7 +49,7 @@ def topic_of(hit: ScoredChunk) -> tuple[str, str | None] | None:
     if topic is None:
         return None
     parent = _short(path[-2]) if len(path) > 1 else (_short(chunk.title) if path else None)
-    return topic, parent if parent and _norm(parent) != _norm(topic) else None
+    return topic, parent if parent and _key(parent) != _key(topic) else None
 
 
 Search = Callable[[str, int], Sequence[ScoredChunk]]
@@ -59,7 +60,7 @@ def follow_ups(answer: Answer, search: Search, k: int, limit: int = MAX_SUGGESTI
     (question, k → hits) to find its own passage again."""
     cited = {c.chunk_id for c in answer.citations}
     hits: Sequence[ScoredChunk] = sorted(answer.retrieved, key=lambda h: h.chunk.chunk_id in cited)
-    asked = _norm(answer.standalone_question or answer.question)
+    asked = _key(answer.standalone_question or answer.question)
     seen: set[str] = set()
     out: list[str] = []
     for hit in hits:
@@ -67,8 +68,8 @@ def follow_ups(answer: Answer, search: Search, k: int, limit: int = MAX_SUGGESTI
         if found_topic is None:
             continue
         topic, parent = found_topic
-        key = _norm(f"{parent} {topic}")
-        if key in seen or _norm(topic) in asked:
+        key = _key(f"{parent} {topic}")
+        if key in seen or _key(topic) in asked:
             continue
         seen.add(key)
         forms = [prompts.message(answer.language, "follow_up", topic=topic)]

@@ -268,7 +268,9 @@ def ingest_document(
 
 def sentence_spans_worth_a_vector(chunk: Chunk, min_words: int = 3) -> list[tuple[int, int]]:
     """Where the sentences of a chunk worth a vector of their own are (datelines and stubs are
-    not)."""
+    not). Short lines count from three words: headings, labels and menu paths are what a
+    question names, and leaving out those under 8 words lost retrieval (`docs/decisions.md`:
+    `ingest.sentence_spans_worth_a_vector`)."""
     return [(s, e) for s, e in sentence_spans(chunk.text)
             if len(chunk.text[s:e].split()) >= min_words]
 

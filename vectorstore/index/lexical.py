@@ -14,20 +14,17 @@ from __future__ import annotations
 import math
 import pickle
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import Stemmer
 from bm25s import stopwords as bm25s_stopwords
 
 from vectorstore.language import SUPPORTED_LANGUAGES
+from vectorstore.text import normalise, snowball
 
-_STEMMERS = {"en": "english", "nl": "dutch", "fr": "french", "de": "german", "es": "spanish",
-             "it": "italian", "pt": "portuguese"}
 _STOPWORDS = {
     "en": bm25s_stopwords.STOPWORDS_EN, "nl": bm25s_stopwords.STOPWORDS_DUTCH,
     "fr": bm25s_stopwords.STOPWORDS_FRENCH, "de": bm25s_stopwords.STOPWORDS_GERMAN,
@@ -39,14 +36,8 @@ _ELISION = re.compile(r"\b[cdjlmnst]['’]", re.I)  # French l', d', qu' … glu
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = normalise(text)
     return _ELISION.sub(" ", text.replace("qu'", " ").replace("qu’", " "))
-
-
-@lru_cache(maxsize=16)
-def _stemmer(language: str) -> Stemmer.Stemmer | None:
-    name = _STEMMERS.get(language)
-    return Stemmer.Stemmer(name) if name else None
 
 
 @lru_cache(maxsize=16)
@@ -58,7 +49,7 @@ def analyse(text: str, language: str) -> list[str]:
     """Tokens of a document in `language`: lower-cased, stop words dropped, stemmed."""
     stop = _stopword_set(language)
     words = [w for w in _WORD.findall(_normalise(text)) if w not in stop]
-    stemmer = _stemmer(language)
+    stemmer = snowball(language)
     return stemmer.stemWords(words) if stemmer else words
 
 
@@ -68,7 +59,7 @@ def analyse_query(text: str, language: str, languages: Iterable[str] = SUPPORTED
     words = [w for w in _WORD.findall(_normalise(text)) if w not in stop]
     terms: dict[str, None] = {}
     for lang in dict.fromkeys([language, *languages]):
-        stemmer = _stemmer(lang)
+        stemmer = snowball(lang)
         for term in stemmer.stemWords(words) if stemmer else words:
             terms[term] = None
     return list(terms)

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import re
 import statistics
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
 from vectorstore.readers import ocr
 from vectorstore.readers.pdf_lines import SOFT_HYPHEN, WORD, Line, page_lines
 from vectorstore.readers.structured_text import CELL_SEPARATOR, ParsedText, TextBuilder, collapse
+from vectorstore.text import normalise
 
 # and the hyphens typesetters print where they break a word (a browser prints U+2010 for &shy;)
 _LINE_END_HYPHENS = (SOFT_HYPHEN, "\u2010", "\u00ad")
@@ -321,7 +321,7 @@ def _large_run(group: list[Line], body: float) -> bool:
 
 def _title_key(text: str) -> str:
     text = re.sub(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.(?:\d+\.?)*)\s+", "", collapse(text))
-    return re.sub(r"\W+", "", unicodedata.normalize("NFKC", text).casefold())
+    return normalise(text, case="casefold", letters_and_digits=True)
 
 
 def _starts_paragraph(previous: Line, line: Line, opening: Line | None, spacing: float,

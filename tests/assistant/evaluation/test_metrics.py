@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +12,7 @@ from assistant.evaluation.questions import QuestionSetError, load_questions
 from assistant.evaluation.records import EvalRecord
 from assistant.evaluation.report import Report, build_report
 from assistant.evaluation.run import markdown_report, ragas_samples, write_outputs
+from tests.conftest import REPO
 
 
 def record(**kw):
@@ -199,7 +199,7 @@ def test_dev_sets_summary_puts_both_sets_side_by_side_by_half(tmp_path):
 
     from assistant.evaluation.run import main
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = REPO
     for name in ("news", "realdocs"):
         (tmp_path / name).mkdir()
         shutil.copy(repo / "eval" / "dev-sets" / name / "report.json", tmp_path / name)

@@ -4,18 +4,18 @@ each one finding its own passage again (real manual pages, real embeddings, BM25
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from assistant.pipeline.chain import Assistant
 from assistant.pipeline.suggestions import topic_of
 from assistant.settings import Settings
+from tests.conftest import REPO
 from vectorstore.documents import SECTION_SEPARATOR
 from vectorstore.index.embeddings import make_embeddings
 from vectorstore.index.ingest import ChunkingConfig
 
-REALDOCS = Path(__file__).resolve().parents[1] / "eval" / "realdocs" / "corpus" / "nl"
+REALDOCS = REPO / "eval" / "realdocs" / "corpus" / "nl"
 PAGES = ("gimp-using-selections.html", "gimp-view-zoom.html")  # pages no dev question is about
 
 

@@ -1,5 +1,6 @@
 """The stop signal's own logic: what a Stop runs, when, and what it leaves alone. With the real
-model, `tests/test_llm_server.py` and the browser test check that a Stop ends the model's work."""
+model, `tests/assistant/models/test_llm_server.py` and the browser test check that a Stop ends
+the model's work."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from assistant.evaluation.questions import Question
 from assistant.evaluation.report import build_report
 from benchmarks.recipe import answer, build_store, load_corpus
-from tests.test_chain import fake
+from tests.assistant.pipeline.test_chain import fake
 
 
 def test_the_tutorial_recipe_baseline_is_scored_like_kenbron(tmp_path, use_embeddings):

@@ -18,8 +18,13 @@ from assistant.models.writers import ChatWriter
 from assistant.pipeline.chain import Assistant
 from assistant.pipeline.reading import foreign_sentences
 from assistant.settings import Settings
+from tests.assistant.models.test_local_worker import (
+    cpu_seconds,
+    wait_until_busy,
+    wait_until_idle,
+    worker_pids,
+)
 from tests.conftest import free_port, stop, wait_for_http
-from tests.test_local_worker import cpu_seconds, wait_until_busy, wait_until_idle, worker_pids
 from vectorstore.language import detect_question_language
 
 pytestmark = pytest.mark.llm

@@ -13,15 +13,20 @@ pytest.importorskip("playwright")
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from tests.conftest import start_app, stop  # noqa: E402
-from tests.test_local_worker import cpu_seconds, wait_for_worker, wait_until_busy, wait_until_idle  # noqa: E402
+from tests.assistant.models.test_local_worker import (  # noqa: E402
+    cpu_seconds,
+    wait_for_worker,
+    wait_until_busy,
+    wait_until_idle,
+)
+from tests.conftest import REPO, start_app, stop  # noqa: E402
 from ui.chat import EXAMPLES  # noqa: E402
 
-REALDOCS_PDF = Path(__file__).resolve().parents[1] / "eval/realdocs/corpus/pdf/lshort-nl.pdf"
+REALDOCS_PDF = REPO / "eval/realdocs/corpus/pdf/lshort-nl.pdf"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
-ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTEFACTS = REPO / "test-artifacts"
 
 pytestmark = pytest.mark.browser
 

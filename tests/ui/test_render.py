@@ -14,6 +14,7 @@ import pytest
 
 from assistant.answer import Answer, Citation
 from assistant.grounding.citations import verify_citations
+from tests.conftest import REPO
 from ui.pdf_pages import render_quote
 from ui.render import answer_html, plain_text, sources_panel, sources_section
 from vectorstore.documents import Chunk, PageStart, ScoredChunk
@@ -93,7 +94,7 @@ def test_the_panel_shows_the_latest_answer_and_keeps_the_others():
 
 # --- PDF pages as printed ----------------------------------------------------------------------
 
-BOOK = Path(__file__).resolve().parent.parent / "eval" / "realdocs" / "corpus" / "pdf" / "lshort-nl.pdf"
+BOOK = REPO / "eval" / "realdocs" / "corpus" / "pdf" / "lshort-nl.pdf"
 
 
 def _marked_rows(png: Path) -> list[int]:

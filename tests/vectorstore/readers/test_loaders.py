@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import REPO
 from vectorstore.readers.loaders import RejectedFile, load_bytes, load_file
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+CORPUS = REPO / "data" / "corpus"
 
 
 def minimal_pdf(text: str) -> bytes:

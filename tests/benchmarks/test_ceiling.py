@@ -4,15 +4,13 @@ there — the readers keep every passage a question is answered from."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from assistant.evaluation.questions import load_questions
 from benchmarks.ceiling import WINDOW, evidence_window, locate
+from tests.conftest import REPO
 from vectorstore.readers.loaders import load_file
 
-REPO = Path(__file__).resolve().parent.parent
 DEV_SETS = [(REPO / "eval" / "questions.dev.jsonl", REPO / "data" / "corpus"),
             (REPO / "eval" / "realdocs" / "questions.dev.jsonl", REPO / "eval" / "realdocs" / "corpus")]
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import VARIABLES, Settings
+from tests.conftest import REPO
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = REPO / "README.md"
 
 
 def _configuration_table() -> set[str]:
@@ -84,5 +85,5 @@ def test_the_configuration_imports_nothing_heavy():
             "print(' '.join(m for m in ('chromadb', 'gradio', 'numpy', 'langchain_core', "
             "'onnxruntime', 'openvino', 'torch') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).resolve().parent.parent)
+                          cwd=REPO)
     assert done.stdout.strip() == ""
