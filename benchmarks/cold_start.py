@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.settings import Settings  # noqa: E402
+from benchmarks.processes import free_port  # noqa: E402
 from benchmarks.report import machine, save  # noqa: E402
 from ui.chat import EXAMPLES  # noqa: E402
 
 TARGET_RATIO = 1.5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(url: str, proc: subprocess.Popen, timeout_s: float = 300) -> None:
@@ -71,7 +65,7 @@ def one_run(store: Path, first: int, when_ready: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="kenbron-cold-") as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(store, data, ignore=shutil.ignore_patterns("logs", "eval", "*.jsonl"))
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ, KENBRON_DATA_DIR=str(data), GRADIO_SERVER_NAME="127.0.0.1",
                    GRADIO_SERVER_PORT=str(port))
         with (data / "serve.log").open("wb") as log:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from assistant.settings import VARIABLES  # noqa: E402
 for _variable in VARIABLES.values():
     os.environ.pop(_variable, None)
 
+from benchmarks.processes import free_port  # noqa: E402
 from vectorstore.index.embeddings import make_embeddings  # noqa: E402
 from vectorstore.index.ingest import ChunkingConfig  # noqa: E402
 from vectorstore.index.knowledge_base import KnowledgeBase, StoreConfig  # noqa: E402
@@ -38,12 +38,6 @@ REALDOCS = REPO / "eval" / "realdocs"
 SAMPLE_QUESTIONS = REPO / "tests" / "questions.sample.jsonl"
 BIN = Path(sys.executable).parent
 _BEFORE = pytest.StashKey[set[int]]()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
