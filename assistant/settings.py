@@ -15,10 +15,12 @@ from assistant.models.providers import PROVIDERS
 from vectorstore.defaults import (
     AUTO,
     DEFAULT_CHUNK_TOKENS,
+    DEFAULT_COLLECTION,
     DEFAULT_EMBEDDING,
     DEFAULT_MAX_BYTES,
     DEFAULT_OVERLAP_TOKENS,
     RRF_K,
+    collection_name_problem,
 )
 from vectorstore.index.gemma_runtime import RUNTIMES
 
@@ -86,7 +88,7 @@ class Settings:
     """Kenbron's configuration. Build with `Settings.from_env(**overrides)`."""
 
     data_dir: Path = field(default_factory=default_data_dir)
-    collection: str = "kenbron"
+    collection: str = DEFAULT_COLLECTION
     chroma_host: str | None = None
     chroma_port: int = 8000
     embedding: str = DEFAULT_EMBEDDING
@@ -154,8 +156,8 @@ class Settings:
             raise ValueError(f"unknown backend {self.backend!r}; choose one of {', '.join(PROVIDERS)}")
         if not 1 <= self.k <= 50:
             raise ValueError("k must be between 1 and 50")
-        if len(self.collection) < 3:
-            raise ValueError("collection names need at least 3 characters")
+        if problem := collection_name_problem(self.collection):
+            raise ValueError(f"{problem} (KENBRON_COLLECTION={self.collection!r})")
         runtimes = (AUTO, *(r.name for r in RUNTIMES))
         if self.embedding_runtime not in runtimes:
             raise ValueError(f"unknown embedding runtime {self.embedding_runtime!r}; choose one of "

@@ -16,6 +16,7 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 
 import gradio as gr  # noqa: E402
 
+from assistant.library import Library  # noqa: E402
 from assistant.pipeline.chain import Assistant  # noqa: E402
 from assistant.settings import REPO_ROOT, Settings  # noqa: E402
 from ui.chat import ChatTab, pages_dir  # noqa: E402
@@ -61,39 +62,58 @@ a.kb-marker.kb-tip-up:hover .kb-tip, a.kb-marker.kb-tip-up:focus .kb-tip {top: a
 
 
 
-def build_ui(assistant: Assistant, startup: Startup) -> gr.Blocks:
-    """The three tabs over one assistant; chat answers go before evaluation questions."""
+def build_ui(library: Library, startup: Startup) -> gr.Blocks:
+    """The three tabs over the library's collections (the chat and the documents tab work in
+    the collection chosen above them; the evaluation runs on the default one); chat answers go
+    before evaluation questions."""
     chat_first = ChatFirst()
-    chat = ChatTab(assistant, chat_first, startup)
-    documents = DocumentsTab(assistant.kb, assistant.settings)
-    evaluation = EvaluationTab(assistant, chat_first)
+    chat = ChatTab(library, chat_first, startup)
+    documents = DocumentsTab(library, library.first.settings)
+    evaluation = EvaluationTab(library.first, chat_first)
     with gr.Blocks(title="Kenbron") as demo:
         gr.Markdown(label("intro"))
+        collection = gr.Dropdown(library.names(), value=library.default, label=label("collection"),
+                                 info=label("collection_info"), elem_id="kb-collection")
         with gr.Tab(label("chat"), id="chat"):
-            about, sources = chat.layout()
+            about, sources = chat.layout(collection)
         with gr.Tab(label("documents"), id="documents"):
-            table, choice, results = documents.layout()
+            table, choice, results = documents.layout(collection)
         with gr.Tab(label("evaluation"), id="evaluation"):
-            evaluation.layout()
+            report = evaluation.layout()
 
         def written_for(request: gr.Request) -> tuple:
             """What the server writes into the page, in the visitor's language."""
             language = browser_language(request)
             return (documents.documents_table(language), documents.results_table([], language),
-                    documents.choices(), chat.about(language), sources_panel([], language))
+                    documents.choices(), chat.about(language), sources_panel([], language),
+                    gr.update(choices=library.names(), value=library.default),
+                    evaluation.eval_view(language)[0])
 
-        demo.load(written_for, None, [table, results, choice, about, sources], api_name=False)
+        def chosen(name: str | None, request: gr.Request) -> tuple:
+            """Another collection chosen: its documents, its removal list, its settings line."""
+            language = browser_language(request)
+            return (*documents.refreshed(name, request), chat.about(language, name))
+
+        def counted(name: str | None, request: gr.Request) -> str:
+            """The settings line again: an upload or a removal changes what it counts."""
+            return chat.about(browser_language(request), name)
+
+        demo.load(written_for, None, [table, results, choice, about, sources, collection, report],
+                  api_name=False)
+        collection.change(chosen, collection, [table, choice, about], api_name=False)
+        table.change(counted, collection, about, api_name=False, queue=False)
         gr.api(chat.api_ask, api_name="ask")
     return demo
 
 
-def build_app(settings: Settings | None = None, assistant: Assistant | None = None) -> gr.Blocks:
+def build_app(settings: Settings | None = None, assistant: Assistant | None = None,
+              library: Library | None = None) -> gr.Blocks:
     """The app over `assistant`, served at once: the bundled corpus (into an empty store) and
     the model load in the background (`ui.startup`), and the page says what it waits for."""
-    assistant = assistant or Assistant(settings or Settings.from_env())
-    startup = Startup(assistant)
+    library = library or Library(assistant or Assistant(settings or Settings.from_env()))
+    startup = Startup(library.first)
     startup.start()
-    return build_ui(assistant, startup)
+    return build_ui(library, startup)
 
 
 def make_server_app(settings: Settings):
@@ -103,10 +123,10 @@ def make_server_app(settings: Settings):
 
     from ui.openai_api import add_openai_routes
 
-    assistant = Assistant(settings)
-    demo = build_app(settings, assistant)
+    library = Library(Assistant(settings))
+    demo = build_app(settings, library=library)
     app = FastAPI(title="Kenbron")
-    add_openai_routes(app, assistant)
+    add_openai_routes(app, library)
     auth = (settings.username, settings.password) if settings.username and settings.password else None
     demo.queue(default_concurrency_limit=4, max_size=64)
     return gr.mount_gradio_app(

@@ -19,10 +19,11 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 
 import gradio as gr  # noqa: E402
 
+from assistant.library import CollectionError, Library  # noqa: E402
 from assistant.models.llm import model_label  # noqa: E402
 from assistant.models.providers import PROVIDERS  # noqa: E402
 from assistant.models.stopping import StopSignal  # noqa: E402
-from assistant.pipeline.chain import Assistant, QuestionError  # noqa: E402
+from assistant.pipeline.chain import QuestionError  # noqa: E402
 from assistant.prompts import message  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from ui.history import conversation_pairs  # noqa: E402
@@ -72,11 +73,11 @@ def _progress(text: str) -> dict:
 class ChatTab:
     """The chat's state (who is waiting for an answer, who pressed Stop) and its handlers."""
 
-    def __init__(self, assistant: Assistant, chat_first: ChatFirst, startup: Startup) -> None:
-        self.assistant = assistant
+    def __init__(self, library: Library, chat_first: ChatFirst, startup: Startup) -> None:
+        self.library = library
+        self.assistant = library.first  # the default collection's: start-up and the model
         self.startup = startup
-        self.settings = assistant.settings
-        self.kb = assistant.kb
+        self.settings = self.assistant.settings
         self.chat_first = chat_first
         self.feedback_path = self.settings.data_dir / "feedback.jsonl"
         self.pages_dir = pages_dir(self.settings)
@@ -106,8 +107,10 @@ class ChatTab:
         history = [*(history or []), {"role": "user", "content": question}]
         return "", history, gr.update(interactive=False), gr.update(visible=True), ""
 
-    def chat(self, history: list[dict], sections: list[str], request: gr.Request):
-        """The question `start` accepted, answered; then Ask back on and Stop away."""
+    def chat(self, history: list[dict], sections: list[str], collection: str | None,
+             request: gr.Request):
+        """The question `start` accepted, answered from `collection`; then Ask back on and Stop
+        away."""
         session = request.session_hash or ""
         with self._sessions_lock:
             question = self._pending.pop(session, None)
@@ -118,7 +121,7 @@ class ChatTab:
         try:
             with self.chat_first.chatting():
                 for update in self._answer(question, list(history or []), list(sections or []), stop,
-                                           browser_language(request)):
+                                           browser_language(request), collection):
                     yield *update, gr.skip(), gr.skip()
         except Exception:  # never leave the conversation without its Ask button
             log.exception("chat failed")
@@ -131,7 +134,7 @@ class ChatTab:
             gr.update(visible=False)
 
     def _answer(self, question: str, history: list[dict], sections: list[str],
-                stop: StopSignal, visitor: str) -> Iterator[tuple]:
+                stop: StopSignal, visitor: str, collection: str | None = None) -> Iterator[tuple]:
         """(chat, sources panel, sections, meta) updates: the sources into a new section of the
         panel as soon as they are found, the earlier answers keeping theirs; in the last message
         what is being done (reading, writing — so many words —, checking), then the verified
@@ -141,13 +144,23 @@ class ChatTab:
         each step of the answer is pulled with the stop signal current, so a Stop aborts the
         model's request even while the model still reads the prompt
         (`assistant.models.stopping`), and the model is free for the next question. The chat's
-        lines follow the question's language, the sources panel the `visitor`'s."""
+        lines follow the question's language, the sources panel the `visitor`'s. The answer comes
+        from `collection` (the default one when None)."""
         offered = [o.get("value") for m in history[-2:-1] for o in m.get("options") or ()]
         # a follow-up suggestion names its own topic: asked without the conversation before it
         pairs = [] if question in offered else _history_pairs(history[:-1])
         if question in offered:
             log.info("a follow-up suggestion was chosen; asked on its own")
         language = detect_question_language(question)
+        try:
+            assistant = self.library.get(collection)
+        except CollectionError as exc:  # removed meanwhile, or named wrong through the API
+            refusal = text(visitor, exc.reason, name=exc.name)
+            history.append({"role": "assistant", "content": f"⚠️ {escape(refusal)}"})
+            sections.append("")  # an empty section keeps the next answer's number in step
+            yield history, sources_panel(sections, visitor), sections, ""
+            return
+        kb = assistant.kb
         msg = len(sections)
         history.append(_progress(message(language, "searching")))
         while (waiting := self.startup.waiting(language)) is not None:  # a first start
@@ -163,7 +176,7 @@ class ChatTab:
         yield history, sources_panel(sections, visitor, message(visitor, "searching")), gr.skip(), \
             gr.skip()
         sections.append("")
-        events = self.assistant.stream(question, pairs)
+        events = assistant.stream(question, pairs)
         hits: list = []
         words = 0
         try:
@@ -180,7 +193,7 @@ class ChatTab:
                     return
                 if event.kind == "sources":
                     hits = event.data
-                    sections[msg] = sources_section(None, hits, self.kb.document_text, msg, question,
+                    sections[msg] = sources_section(None, hits, kb.document_text, msg, question,
                                                     visitor)
                     history[-1] = _progress(message(language, "reading"))
                     yield history, sources_panel(sections, visitor), sections, gr.skip()
@@ -196,14 +209,15 @@ class ChatTab:
                     answer = event.data
                     log_answer("chat", answer, self.settings)
                     history[-1] = {"role": "assistant", "content": answer_html(answer, msg)}
-                    sections[msg] = sources_section(answer, hits, self.kb.document_text, msg, question,
-                                                    visitor, self.page_image)
+                    sections[msg] = sources_section(
+                        answer, hits, kb.document_text, msg, question, visitor,
+                        lambda source_id, page, quote: self.page_image(kb, source_id, page, quote))
                     yield history, sources_panel(sections, visitor), sections, json.dumps(
                         {"backend": answer.backend, "model": answer.model, "k": self.settings.k,
                          "question": answer.question, "abstained": answer.abstained,
                          "unsure": answer.unsure,
                          "citations": len(answer.citations)})
-                    suggestions = [] if answer.error else self.assistant.follow_ups(answer)
+                    suggestions = [] if answer.error else assistant.follow_ups(answer)
                     if suggestions:  # offered once the answer is shown: a few searches
                         history[-1] = {**history[-1], "options": [{"value": q} for q in suggestions]}
                         yield history, gr.skip(), gr.skip(), gr.skip()
@@ -211,10 +225,10 @@ class ChatTab:
             history[-1] = {"role": "assistant", "content": f"⚠️ {escape(exc.in_language(language))}"}
             yield history, sources_panel(sections[:-1], visitor), sections[:-1], ""
 
-    def page_image(self, source_id: str, page: str, quote: str) -> str | None:
+    def page_image(self, kb, source_id: str, page: str, quote: str) -> str | None:
         """The URL of a PDF page's picture with the quote marked, rendered at the first answer
         that cites it and kept in `KENBRON_DATA_DIR/cache/pages`; None when there is none."""
-        pdf = self.kb.original(source_id)
+        pdf = kb.original(source_id)
         if pdf is None:
             return None
         try:
@@ -235,10 +249,14 @@ class ChatTab:
         if stop is not None:
             stop.stop()
 
-    def about(self, language: str = "en") -> str:
+    def about(self, language: str = "en", collection: str | None = None) -> str:
         """What answers and from what, in plain words (the settings behind it in brackets)."""
         s = self.settings
-        docs = self.kb.documents()
+        try:
+            kb = self.library.get(collection).kb
+        except CollectionError:
+            kb = self.assistant.kb
+        docs = kb.documents()
         if self.assistant.chat is None:
             why = text(language, "about_no_model_space" if s.on_spaces else "about_no_model")
             who = text(language, "about_quoting", why=why)
@@ -246,7 +264,7 @@ class ChatTab:
             where = text(language, "about_api" if PROVIDERS[s.backend].remote else "about_local")
             who = text(language, "about_model", model=model_label(s, self.assistant.chat), where=where)
         rest = text(language, "about_rest", k=s.k, documents=len(docs),
-                    chunks=sum(d.chunks for d in docs), embedding=self.kb.embedding, backend=s.backend)
+                    chunks=sum(d.chunks for d in docs), embedding=kb.embedding, backend=s.backend)
         return f"<small>{who}{rest}</small>"
 
     def readiness(self, request: gr.Request) -> tuple[str, gr.Timer]:
@@ -257,9 +275,10 @@ class ChatTab:
             return "", gr.Timer(active=False)
         return f'<p class="kb-progress">{escape(waiting)}</p>', gr.Timer(active=True)
 
-    def api_ask(self, question: str, history: str = "[]") -> dict:
-        """`/ask`: question and optional history (JSON list of [user, assistant] pairs or
-        Gradio messages) in; the Answer as JSON out."""
+    def api_ask(self, question: str, history: str = "[]", collection: str = "") -> dict:
+        """`/ask`: question, optional history (JSON list of [user, assistant] pairs or Gradio
+        messages) and optional collection (the default one when empty) in; the Answer as JSON
+        out."""
         try:
             raw = json.loads(history or "[]")
         except json.JSONDecodeError as exc:
@@ -268,10 +287,14 @@ class ChatTab:
             pairs = _history_pairs(raw)
         else:
             pairs = [(str(u), str(a)) for u, a in raw]
-        self.assistant.ready.wait()  # a first start: the corpus and the model (`ui.startup`)
+        try:
+            assistant = self.library.get(collection)
+        except CollectionError as exc:
+            raise gr.Error(text("en", exc.reason, name=exc.name)) from exc
+        assistant.ready.wait()  # a first start: the corpus and the model (`ui.startup`)
         try:
             with self.chat_first.chatting():
-                answer = self.assistant.ask(question, pairs)
+                answer = assistant.ask(question, pairs)
         except QuestionError as exc:
             raise gr.Error(str(exc)) from exc
         log_answer("/ask", answer, self.settings)
@@ -293,9 +316,10 @@ class ChatTab:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         gr.Info(text(browser_language(request), "feedback_saved"))
 
-    def layout(self) -> tuple[gr.Markdown, gr.HTML]:
-        """The chat tab's components and events; returns the settings line and the sources
-        panel (both written again on load, in the visitor's language)."""
+    def layout(self, collection: gr.Dropdown) -> tuple[gr.Markdown, gr.HTML]:
+        """The chat tab's components and events, asking within `collection`'s choice; returns
+        the settings line and the sources panel (both written again on load, in the visitor's
+        language)."""
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(label=label("conversation"), height=480,
@@ -329,8 +353,8 @@ class ChatTab:
         picked = chatbot.option_select(self.pick, None, box, api_name=False, queue=False).then(
             self.start, [box, chatbot], started, api_name=False, queue=False)
         for sent in (asked, picked):
-            sent.then(self.chat, [chatbot, sections], [chatbot, sources, sections, last, send, stop],
-                      api_name=False)
+            sent.then(self.chat, [chatbot, sections, collection],
+                      [chatbot, sources, sections, last, send, stop], api_name=False)
         stop.click(self.stop, None, None, api_name=False, queue=False)
         clear.click(self.cleared, None, [chatbot, sources, sections, last], api_name=False)
         chatbot.like(self.feedback, [last], None, api_name=False)

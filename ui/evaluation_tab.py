@@ -3,6 +3,7 @@ stops the question in flight); then the latest report and its charts."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -12,12 +13,44 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 
 import gradio as gr  # noqa: E402
 
+from assistant.evaluation.metrics import RATES  # noqa: E402
 from assistant.models.stopping import StopSignal  # noqa: E402
 from assistant.pipeline.chain import Assistant  # noqa: E402
 from assistant.settings import REPO_ROOT  # noqa: E402
 from ui.admin import require_admin  # noqa: E402
 from ui.labels import browser_language, label, text  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
+
+
+def summary(report: dict, language: str, report_file: Path) -> str:
+    """A report's figures as the tab shows them, every word in `language`: each rate overall and
+    per dev-set half, and the median times. (`report.md`, with every question and the error
+    budget, is a file for developers and stays English, as `kenbron eval` writes it.)"""
+    config = report.get("config", {})
+    slices = {"report_all": report["overall"], **{
+        f"report_{half}": report.get("by_split", {}).get(half) for half in ("tune", "check")}}
+    slices = {key: data for key, data in slices.items() if data}
+
+    def cell(value: object) -> str:
+        return "–" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    def seconds(data: dict, timing: str) -> float | None:
+        ms = ((data.get("latency_ms") or {}).get(timing) or {}).get("p50")
+        return None if ms is None else ms / 1000
+
+    rows = [[text(language, "m_questions"), *(cell(d["questions"]) for d in slices.values())]]
+    rows += [[text(language, f"m_{rate}"), *(cell(d.get(rate)) for d in slices.values())]
+             for rate in RATES]
+    rows += [[text(language, f"m_{timing}"), *(cell(seconds(d, timing)) for d in slices.values())]
+             for timing in ("first_token", "total")]
+    head = [text(language, "report_metric"), *(text(language, key) for key in slices)]
+    table = [f"| {' | '.join(head)} |", "|---" * len(head) + "|",
+             *(f"| {' | '.join(row)} |" for row in rows)]
+    return "\n".join([
+        text(language, "report_head", n=report["overall"]["questions"],
+             backend=config.get("backend", "?"), model=config.get("model", "?"),
+             k=config.get("k", "?")), "", *table, "",
+        text(language, "report_file", file=f"`{report_file}`")])
 
 
 class EvaluationCancelled(Exception):
@@ -33,12 +66,13 @@ class EvaluationTab:
         self._in_flight = StopSignal()  # the running evaluation's model calls
 
     def eval_view(self, language: str = "en") -> tuple[str, list[str]]:
-        """The latest report's text (without the per-question failures) and its charts."""
+        """The latest report's figures in `language` (`summary`) and its charts."""
         found = self.eval_dir()
         if found is None:
             return text(language, "no_report", out=self.settings.data_dir / "eval"), []
-        report = (found / "report.md").read_text(encoding="utf-8").split("## Failures")[0]
-        return report, [str(p) for p in sorted(found.glob("*.png"))]
+        report = json.loads((found / "report.json").read_text(encoding="utf-8"))
+        return summary(report, language, found / "report.md"), [
+            str(p) for p in sorted(found.glob("*.png"))]
 
     def run_evaluation(self, password: str, request: gr.Request,
                        progress=gr.Progress()) -> str:  # noqa: B008
@@ -96,8 +130,9 @@ class EvaluationTab:
                 return candidate
         return None
 
-    def layout(self) -> None:
-        """The evaluation tab: for admins Run and Cancel first, then the latest report."""
+    def layout(self) -> gr.Markdown:
+        """The evaluation tab: for admins Run and Cancel first, then the latest report; returns
+        the report's figures (written again on load, in the visitor's language)."""
         report_md, charts = self.eval_view()
         policy = self.settings.uploads
         # an evaluation takes the model for up to an hour: only an admin may start one
@@ -123,6 +158,7 @@ class EvaluationTab:
                      concurrency_id="evaluation", concurrency_limit=1).then(
             self._finished, None, [report_view, gallery, run_eval, cancel], api_name=False)
         cancel.click(self.cancel_evaluation, eval_password, status, api_name=False, queue=False)
+        return report_view
 
     def _finished(self, request: gr.Request) -> tuple[str, dict, dict, dict]:
         """The new report and charts; Run back on, Cancel away."""

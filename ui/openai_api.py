@@ -11,6 +11,9 @@ cannot take back text it has shown, so the stream starts once the answer is chec
 hangs up before then stops its answer: the local model drops that request at once, so the next
 user does not wait for an answer nobody will read.
 
+Each collection is a model: `kenbron` answers from the default collection, `kenbron:NAME` from
+collection NAME (`GET /v1/models` lists them); an unknown model is a 404.
+
 When `KENBRON_API_KEY` is set, or the app has a login, a bearer token is required: the API key,
 or else the login's password.
 """
@@ -30,13 +33,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.answer import Answer
+from assistant.library import CollectionError, Library
 from assistant.models.stopping import StopSignal
 from assistant.pipeline.chain import Assistant, QuestionError
 from assistant.settings import Settings
 from ui.history import conversation_pairs
 from ui.request_log import log_answer
 
-MODEL_ID = "kenbron"
+MODEL_ID = "kenbron"  # the default collection; another is MODEL_ID + ":" + its name
 CONNECTION_CHECK_S = 0.25  # how often a request waiting for its answer looks for its client
 
 
@@ -94,18 +98,36 @@ def _authorised(request: Request, settings: Settings) -> bool:
     return hmac.compare_digest(token.encode(), expected.encode())
 
 
-def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **extra: Any) -> str:
-    data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+def model_id(library: Library, collection: str) -> str:
+    """The model name of `collection`."""
+    return MODEL_ID if collection == library.default else f"{MODEL_ID}:{collection}"
+
+
+def collection_of(library: Library, model: Any) -> str:
+    """The collection a request's `model` names (the default one when it names none); raises
+    `CollectionError` for a collection that does not exist."""
+    name = str(model or MODEL_ID)
+    head, _, collection = name.partition(":")
+    if head != MODEL_ID:
+        raise CollectionError("unknown_collection", name, f"unknown model {name!r}; the models are "
+                              f"{', '.join(model_id(library, c) for c in library.names())}")
+    return library.get(collection or None).settings.collection
+
+
+def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, *, model: str,
+           **extra: Any) -> str:
+    data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _stream(answer: Answer, cid: str, created: int) -> Iterator[str]:
-    yield _chunk(cid, created, {"role": "assistant", "content": ""})
+def _stream(answer: Answer, cid: str, created: int, model: str) -> Iterator[str]:
+    yield _chunk(cid, created, {"role": "assistant", "content": ""}, model=model)
     words = answer.text.split(" ")
     for i, word in enumerate(words):
-        yield _chunk(cid, created, {"content": word + (" " if i < len(words) - 1 else "")})
-    yield _chunk(cid, created, {}, "stop", kenbron=kenbron_field(answer))
+        yield _chunk(cid, created, {"content": word + (" " if i < len(words) - 1 else "")},
+                     model=model)
+    yield _chunk(cid, created, {}, "stop", model=model, kenbron=kenbron_field(answer))
     yield "data: [DONE]\n\n"
 
 
@@ -129,16 +151,17 @@ async def _answer_while_connected(request: Request, assistant: Assistant, questi
     return task.result()
 
 
-def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
-    """Register `/v1/models` and `/v1/chat/completions` on `app`."""
-    settings = assistant.settings
+def add_openai_routes(app: FastAPI, library: Library) -> None:
+    """Register `/v1/models` and `/v1/chat/completions` on `app`, one model per collection."""
+    settings = library.first.settings
 
     @app.get("/v1/models")
     def models(request: Request):
         if not _authorised(request, settings):
             return _error(401, "a valid API key is required (Authorization: Bearer ...)", "invalid_api_key")
-        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0,
-                                            "owned_by": "kenbron"}]}
+        return {"object": "list", "data": [
+            {"id": model_id(library, c), "object": "model", "created": 0, "owned_by": "kenbron"}
+            for c in library.names()]}
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
@@ -150,16 +173,25 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
             return _error(400, "the body is not valid JSON", "invalid_request_error")
         try:
             question, history, stream = parse_messages(body)
-            answer = await _answer_while_connected(request, assistant, question, history)
-        except (RequestError, QuestionError) as exc:
+            collection = collection_of(library, body.get("model"))
+        except CollectionError as exc:
+            return _error(404, str(exc), "model_not_found")
+        except RequestError as exc:
+            return _error(400, str(exc), "invalid_request_error")
+        model = model_id(library, collection)
+        try:
+            answer = await _answer_while_connected(request, library.get(collection), question,
+                                                   history)
+        except QuestionError as exc:
             return _error(400, str(exc), "invalid_request_error")
         if answer is None:  # nobody is waiting for the reply (499: client closed the request)
             return _error(499, "the client closed the request", "client_closed_request")
         log_answer("/v1/chat/completions", answer, settings)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if stream:
-            return StreamingResponse(_stream(answer, cid, created), media_type="text/event-stream")
-        return {"id": cid, "object": "chat.completion", "created": created, "model": MODEL_ID,
+            return StreamingResponse(_stream(answer, cid, created, model),
+                                     media_type="text/event-stream")
+        return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
                              "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -86,13 +86,25 @@ class Assistant:
 
     # --- building blocks ---------------------------------------------------------------------
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors from the fast multilingual model, for citation verification."""
+    def for_collection(self, collection: str) -> Assistant:
+        """The assistant of another collection of the same store (`assistant.library`): the
+        same settings, chat model, embedders and Chroma client, and the same readiness."""
+        other = Assistant(replace(self.settings, collection=collection),
+                          self.kb.sibling(collection), self.chat, self._verifier())
+        other.ready = self.ready
+        return other
+
+    def _verifier(self):
+        """The embedder that checks citations, loaded on first use."""
         if self._verify_embeddings is None:
             from vectorstore.index.embeddings import make_embeddings
 
             self._verify_embeddings = make_embeddings("use")
-        vectors = np.asarray(self._verify_embeddings.embed_documents(texts), dtype=np.float32)
+        return self._verify_embeddings
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors from the fast multilingual model, for citation verification."""
+        vectors = np.asarray(self._verifier().embed_documents(texts), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def excerpts(self, question: str, hits: Sequence[ScoredChunk]) -> list[str]:

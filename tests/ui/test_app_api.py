@@ -43,6 +43,47 @@ def test_answers_go_on_while_an_upload_is_ingested(extractive_app):
     assert answered_meanwhile >= 1
 
 
+FERRY = ("Veerdienst Oosterwaal\n\nDe veerpont van Oosterwaal vaart elk half uur tussen de "
+         "kade en het eiland. Een enkele overtocht kost 3 euro voor voetgangers.\n")  # invented
+FERRY_QUESTION = "Wat kost een enkele overtocht met de veerpont van Oosterwaal voor voetgangers?"
+
+
+def test_a_collection_is_created_filled_and_asked_through_both_apis(extractive_app, tmp_path):
+    """`/create_collection`, `/ingest` into it and `/ask` within it (gradio_client); the same
+    collection as the model `kenbron:NAME` of the OpenAI-compatible API (the `openai` client).
+    The default collection neither lists nor retrieves what went into the new one."""
+    import openai
+
+    client = Client(extractive_app, verbose=False)
+    chosen, _, notice = client.predict("veerdiensten", "", api_name="/create_collection")
+    assert chosen["value"] == "veerdiensten" and "veerdiensten" in notice
+    _, _, refused = client.predict("veerdiensten", "", api_name="/create_collection")
+    assert "already" in refused
+    _, _, refused = client.predict("veer diensten", "", api_name="/create_collection")
+    assert "letters, digits" in refused
+    (tmp_path / "veer.txt").write_text(FERRY, encoding="utf-8")
+    rows = client.predict([handle_file(tmp_path / "veer.txt")], "", "veerdiensten",
+                          api_name="/ingest")["data"]
+    assert rows == [["veer.txt", "added", ""]]
+
+    within = client.predict(FERRY_QUESTION, "[]", "veerdiensten", api_name="/ask")
+    assert not within["abstained"] and {c["source"] for c in within["citations"]} == {"veer.txt"}
+    assert "3 euro" in within["answer"]
+    default = client.predict(FERRY_QUESTION, "[]", api_name="/ask")
+    assert all(hit["source"] != "veer.txt" for hit in default["retrieved"])
+    with pytest.raises(Exception, match="no collection"):
+        client.predict(FERRY_QUESTION, "[]", "nergens", api_name="/ask")
+
+    api = openai.OpenAI(base_url=extractive_app + "/v1", api_key="none", max_retries=0, timeout=120)
+    assert {m.id for m in api.models.list()} >= {"kenbron", "kenbron:veerdiensten"}
+    reply = api.chat.completions.create(model="kenbron:veerdiensten",
+                                        messages=[{"role": "user", "content": FERRY_QUESTION}])
+    assert reply.model == "kenbron:veerdiensten"
+    assert {c["source"] for c in reply.model_extra["kenbron"]["citations"]} == {"veer.txt"}
+    with pytest.raises(openai.NotFoundError, match="unknown model"):
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hoi"}])
+
+
 def test_unanswerable_question_abstains(extractive_app):
     client = Client(extractive_app, verbose=False)
     result = client.predict("Wie is de CEO van Mistral?", "[]", api_name="/ask")

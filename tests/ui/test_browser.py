@@ -173,6 +173,57 @@ def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
     page.close()
 
 
+def test_a_collection_is_created_chosen_filled_and_asked_in_the_browser(browser, extractive_app,
+                                                                         tmp_path):
+    """Create a collection, see it chosen, upload into it, ask within it (the answer cites only
+    its file); the default collection, chosen again, lists and cites none of it. A bad name is
+    refused next to the button."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(extractive_app)
+    collection = page.locator("#kb-collection input")
+    expect(collection).to_have_value("kenbron", timeout=30_000)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#kb-new-collection textarea, #kb-new-collection input").first.fill("a b")
+    page.locator("#kb-create-collection").click()
+    expect(page.locator("#kb-collection-notice")).to_contain_text("letters, digits", timeout=10_000)
+    page.locator("#kb-new-collection textarea, #kb-new-collection input").first.fill("bakkerij")
+    page.locator("#kb-create-collection").click()
+    expect(page.locator("#kb-collection-notice")).to_contain_text("bakkerij", timeout=10_000)
+    expect(collection).to_have_value("bakkerij", timeout=10_000)
+    expect(page.locator("#kb-docs")).not_to_contain_text(".txt", timeout=10_000)  # empty
+
+    oven = tmp_path / "four-ravenel.txt"  # invented text
+    oven.write_text("Four à pain de Ravenel\n\nLe four communal de Ravenel chauffe chaque samedi "
+                    "dès six heures. Une fournée de quarante miches demande deux heures de "
+                    "cuisson.\n", encoding="utf-8")
+    page.locator("#kb-upload input[type=file]").set_input_files(str(oven))
+    page.locator("#kb-ingest").click()
+    expect(page.locator("#kb-upload-results")).to_contain_text("added", timeout=180_000)
+    expect(page.locator("#kb-docs")).to_contain_text("four-ravenel.txt", timeout=30_000)
+    page.screenshot(path=str(ARTEFACTS / "collection-documents.png"), full_page=True)
+
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "Combien d'heures de cuisson demande une fournée de quarante miches à Ravenel ?")
+    expect(page.locator("#kb-sources")).to_contain_text("four-ravenel.txt", timeout=120_000)
+    expect(page.locator("#kb-chat .message.bot").last).to_contain_text("deux heures")
+    expect(page.locator("#kb-settings")).to_contain_text("1 document")  # the collection's count
+    page.screenshot(path=str(ARTEFACTS / "collection-chat.png"), full_page=True)
+
+    collection.click()
+    page.get_by_role("option", name="kenbron", exact=True).click()
+    expect(collection).to_have_value("kenbron")
+    expect(page.locator("#kb-send")).to_be_enabled(timeout=60_000)  # the first answer is done
+    _ask(page, "Combien d'heures de cuisson demande une fournée de quarante miches à Ravenel ?")
+    expect(page.locator("#kb-chat .message.bot")).to_have_count(2, timeout=120_000)
+    expect(page.locator("#kb-send")).to_be_enabled(timeout=120_000)
+    page.wait_for_function("() => [...document.querySelectorAll('#kb-sources section.kb-msg')]"
+                           ".map(s => s.hidden).join() === 'true,false'", timeout=30_000)
+    assert "four-ravenel.txt" not in page.locator("#kb-sources").inner_text()
+    page.get_by_role("tab", name="Documents").click()
+    expect(page.locator("#kb-docs")).not_to_contain_text("four-ravenel.txt", timeout=30_000)
+    page.close()
+
+
 def test_phone_viewport(browser, extractive_app):
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     page.goto(extractive_app)
@@ -508,8 +559,8 @@ def test_every_interface_string_is_in_the_visitors_language(browser, extractive_
                                                            question):
     """A browser asking for Dutch or French gets every word of the interface in that language:
     the tabs, the settings line, the sources panel (before and after an answer), the documents
-    and results tables, a refused removal and the evaluation tab's controls. The evaluation
-    report's own body is English (it is the same file `kenbron eval` writes) and is left out."""
+    and results tables, a refused removal, the collection chooser and the evaluation tab, its
+    report's figures included."""
     context = browser.new_context(locale=f"{language}-BE", viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.goto(extractive_app)
@@ -529,13 +580,15 @@ def test_every_interface_string_is_in_the_visitors_language(browser, extractive_
     seen.append(page.locator("body").inner_text())
     page.screenshot(path=str(ARTEFACTS / f"locale-{language}-documents.png"))
     page.get_by_role("tab").nth(2).click()
-    seen.append(page.locator("body").inner_text().replace(
-        page.locator("#kb-report").inner_text(), ""))
+    expect(page.locator("#kb-report")).to_contain_text(LABELS[language]["report_metric"])
+    seen.append(page.locator("body").inner_text())
+    page.screenshot(path=str(ARTEFACTS / f"locale-{language}-evaluation.png"), full_page=True)
     text = "\n".join(seen)
     left = sorted(p for p in _interface_english(language) if p.lower() in text.lower())
     assert not left, f"English interface strings on the {language} page: {left}"
     from assistant.prompts import message
 
-    shown = [LABELS[language][k] for k in ("sources_empty", "col_title", "col_file", "choose_document")]
+    shown = [LABELS[language][k] for k in ("sources_empty", "col_title", "col_file", "choose_document",
+                                           "collection", "m_answers_right")]
     assert all(words in text for words in [*shown, message(language, "sources")]), shown
     context.close()

@@ -19,18 +19,25 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.defaults import AUTO, DEFAULT_EMBEDDING, DEFAULT_MAX_BYTES, RRF_K
+from vectorstore.defaults import AUTO, DEFAULT_COLLECTION, DEFAULT_EMBEDDING, DEFAULT_MAX_BYTES, RRF_K
 from vectorstore.documents import Chunk, ScoredChunk
 from vectorstore.index.embeddings import make_embeddings, resolve_embedding
 from vectorstore.index.ingest import ChunkingConfig, IngestReport, ProgressFn, ingest_paths
 from vectorstore.index.lexical import BM25Index, analyse_query
-from vectorstore.index.store import ChunkStore, DocumentRecord, StoreError, open_client, recorded_embedding
+from vectorstore.index.store import (
+    ChunkStore,
+    DocumentRecord,
+    StoreError,
+    collection_names,
+    open_client,
+    recorded_embedding,
+)
 from vectorstore.language import detect_question_language
 
 log = logging.getLogger(__name__)
@@ -41,7 +48,7 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kenbron-search")
 @dataclass(frozen=True)
 class StoreConfig:
     data_dir: Path
-    collection: str = "kenbron"
+    collection: str = DEFAULT_COLLECTION
     chroma_host: str | None = None
     chroma_port: int = 8000
     embedding: str = DEFAULT_EMBEDDING
@@ -99,6 +106,18 @@ class KnowledgeBase:
 
     def documents(self) -> list[DocumentRecord]:
         return sorted(self.store.documents().values(), key=lambda d: d.source_id)
+
+    # --- collections -------------------------------------------------------------------------
+
+    def collections(self) -> list[str]:
+        """Every collection of this store, this one included once it exists."""
+        return collection_names(self.store.client)
+
+    def sibling(self, collection: str) -> KnowledgeBase:
+        """The knowledge base of another collection of the same store, sharing this one's
+        embedder and Chroma client (it is created, empty, when it does not exist)."""
+        return KnowledgeBase(replace(self.config, collection=collection), self.embeddings,
+                             self.store.client)
 
     def document_text(self, source_id: str) -> str | None:
         return self.store.document_text(source_id)

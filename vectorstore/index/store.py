@@ -85,6 +85,15 @@ def open_client(data_dir: Path, chroma_host: str | None = None, chroma_port: int
         raise StoreError(f"cannot open the vector store at {where}: {exc}") from exc
 
 
+def collection_names(client: Any) -> list[str]:
+    """The Kenbron collections of a store: those with their sentences and registry beside them."""
+    try:
+        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    except Exception as exc:
+        raise StoreError(f"cannot list the collections: {exc}") from exc
+    return sorted(n for n in names if f"{n}_sentences" in names and f"{n}_documents" in names)
+
+
 def recorded_embedding(client: Any, collection: str) -> str | None:
     """The embedding model that filled `collection`, None when it does not exist yet."""
     try:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
 
 from vectorstore.defaults import DEFAULT_MAX_BYTES
-from vectorstore.documents import SourceDocument
+from vectorstore.documents import Heading, SourceDocument
 from vectorstore.language import detect_language
 from vectorstore.readers.docx_text import parse_docx
 from vectorstore.readers.html_text import parse_html
@@ -35,7 +35,8 @@ _LEADING_DATE = re.compile(
 _NOT_A_TITLE = re.compile(
     r"^(?:about:|https?://|file:|untitled\b|microsoft \w+ - )|\.(?:pdf|docx?|odt|tex|dvi|html?|txt)$",
     re.I)
-_TITLE_MAX = 100
+# a first sentence longer than this is a paragraph's opening, not something to call a document by
+_TITLE_MAX = 200
 
 
 class RejectedFile(Exception):
@@ -98,7 +99,7 @@ def load_bytes(name: str, data: bytes, path: str | None = None) -> SourceDocumen
         raise RejectedFile(name, "no text found in the file")
     return SourceDocument(
         source_id=name,
-        title=_pick_title(parsed.title, text, name),
+        title=_pick_title(parsed.title, text, name, parsed.headings),
         text=text,
         language=detect_language(text),
         doc_hash=text_hash(text),
@@ -212,35 +213,42 @@ def _is_good_title(candidate: str | None) -> bool:
         ch.isalpha() for ch in candidate)
 
 
-def _shorten(line: str) -> str:
-    """First sentence of a line, cut at a word boundary so a run-on paragraph reads as a title."""
+def _first_sentence(line: str) -> str:
+    """The first sentence of a line, whole, without its full stop."""
     # a section number ("3.12. Cloning") is not the end of a sentence
-    sentence = re.split(r"(?<=[^\d\s][.!?])\s+|(?<=[!?])\s+", line, maxsplit=1)[0]
-    if len(sentence) <= _TITLE_MAX:
-        return sentence.rstrip(".")
-    cut = sentence[:_TITLE_MAX].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+    return re.split(r"(?<=[^\d\s][.!?])\s+|(?<=[!?])\s+", line, maxsplit=1)[0].rstrip(".")
 
 
-def _pick_title(explicit: object, text: str, name: str) -> str:
-    """Front matter / document title, else the first substantial line of the text.
+def _pick_title(explicit: object, text: str, name: str, headings: Sequence[Heading] = ()) -> str:
+    """The document's own title (front matter, HTML `<title>`, PDF or DOCX properties), else
+    its first heading, else the first sentence of its first substantial line, else its file
+    name. Never a sentence cut short: a title that stops mid-sentence reads as a broken title
+    (a news text without a headline was listed by its first 100 characters and "…").
 
     Lines of one or two words ("Nieuws", a byline) and lines that are only a date or a credit are
-    labels rather than titles, so the first line with three or more words wins.
+    labels rather than titles, so the first line with three or more words counts; when its first
+    sentence is longer than a title can be (`_TITLE_MAX`), the file name is the title.
     """
     explicit_text = _as_text(explicit)
     if _is_good_title(explicit_text):
-        return _shorten(explicit_text)  # type: ignore[arg-type]
+        return _first_sentence(explicit_text)  # type: ignore[arg-type]
+    heading = next((h.title for h in headings if _is_good_title(_as_text(h.title))), None)
+    if heading:
+        return _as_text(heading)  # type: ignore[return-value]
     fallback = None
     for raw in text.split("\n"):
         line = _LEADING_DATE.sub("", " ".join(raw.split())).lstrip("#").strip()
         if not _is_good_title(line) or line.startswith(("©", "http")):
             continue
         if len(line.split()) >= 3:
-            return _shorten(line)
+            sentence = _first_sentence(line)
+            if len(sentence) <= _TITLE_MAX:
+                return sentence
+            fallback = None  # a label above a paragraph ("Nieuws") does not name the text
+            break
         fallback = fallback or line
     if fallback:
-        return _shorten(fallback)
+        return _first_sentence(fallback)
     stem = Path(name).stem
     return stem if _is_good_title(stem) else name
 

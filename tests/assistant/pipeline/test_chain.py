@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from assistant.answer import AbstainReason
 from assistant.grounding.citations import parse_claims
 from assistant.grounding.extractive import rank_sentences
+from assistant.library import Library
 from assistant.models.writers import format_sources
 from assistant.pipeline.chain import Assistant
 from assistant.pipeline.inputs import QuestionError
@@ -200,7 +201,7 @@ def test_the_chat_shows_progress_then_the_checked_answer_never_the_draft(kb, use
 
     draft = "In 2025 ontving Vlaardam 4.812 zeeschepen [1]. De kade wordt in 2031 verlengd [1]."
     a = assistant(kb, use_embeddings, fake(draft))
-    tab = ChatTab(a, ChatFirst(), Startup(a))
+    tab = ChatTab(Library(a), ChatFirst(), Startup(a))
     threading.Timer(1.0, a.ready.set).start()  # the start-up ends a second after the question
     history = [{"role": "user", "content": SHIPS_NL}]
     shown = [update[0][-1]["content"]
@@ -586,7 +587,7 @@ def test_a_second_question_during_an_answer_stays_in_the_box_and_the_chat_says_w
     from ui.startup import Startup
 
     a = assistant(kb, use_embeddings, fake())
-    tab = ChatTab(a, ChatFirst(), Startup(a))
+    tab = ChatTab(Library(a), ChatFirst(), Startup(a))
     dutch = SimpleNamespace(session_hash="s", headers={"accept-language": "nl-BE,nl;q=0.9,en;q=0.5"})
     box, history, *_, notice = tab.start(SHIPS_NL, [], dutch)
     assert box == "" and history[-1]["content"] == SHIPS_NL and notice == ""
@@ -604,7 +605,7 @@ def test_a_question_stopped_while_the_app_starts_keeps_the_answers_numbered(kb, 
     from ui.startup import Startup
 
     a = assistant(kb, use_embeddings, fake())  # never warmed up: the app is still starting
-    tab = ChatTab(a, ChatFirst(), Startup(a))
+    tab = ChatTab(Library(a), ChatFirst(), Startup(a))
     stop = StopSignal()
     stop.stop()
     history, _, sections, _ = list(tab._answer(SHIPS_NL, [{"role": "user", "content": SHIPS_NL}],

@@ -45,10 +45,29 @@ def test_bundled_corpus_titles_dates_languages():
     assert docs["000_30c1c056688950f9.txt"].date == "2026-01-21"
     assert docs["002_d9776cacd590e3c1.txt"].date == "2025-10-08"
     assert docs["001_be6fdfb56eccf482.txt"].language == "fr"
-    for doc in docs.values():
-        assert doc.title and doc.title != doc.source_id and len(doc.title) <= 101
+    for doc in docs.values():  # titles whole: a headline, or a short first sentence
+        assert doc.title and doc.title != doc.source_id and not doc.title.endswith("…")
+        assert doc.title in (CORPUS / doc.source_id).read_text(encoding="utf-8")
         assert doc.language in ("nl", "fr")
         assert len(doc.doc_hash) == 64
+
+
+LONG_OPENING = ("De gemeenteraad van Oosterwaal besprak gisteravond tot na middernacht het plan "
+                "om de oude veerpont, die sinds 1962 elk half uur tussen de kade en het eiland "
+                "vaart, te vervangen door een elektrische pont met plaats voor twaalf auto's en "
+                "veertig fietsen. Het besluit valt in mei.")  # invented
+
+
+@pytest.mark.parametrize(("name", "text", "title"), [
+    ("veerpont-oosterwaal.txt", LONG_OPENING, "veerpont-oosterwaal"),  # too long: the file name
+    ("verslag.txt", "Nieuws\n\n" + LONG_OPENING, "verslag"),  # a label above it is no title
+    ("kort.txt", "De brug gaat in mei open. Daarna volgt de weg.", "De brug gaat in mei open"),
+    ("notitie.md", "Vooraf een woord van dank.\n\n# Het nieuwe veer\n\nDe pont vaart.\n",
+     "Het nieuwe veer"),  # the first heading before the first line
+    ("3f2a9c41d0b7e655.txt", LONG_OPENING, "3f2a9c41d0b7e655.txt"),  # a hash stem is no title
+])
+def test_a_title_is_the_documents_own_never_a_cut_sentence(name, text, title):
+    assert load_bytes(name, text.encode()).title == title
 
 
 def test_markdown_front_matter():
