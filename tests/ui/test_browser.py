@@ -66,6 +66,16 @@ _RECORD_SECOND_MESSAGE = """() => {
 }"""
 
 
+def _upload(page, path: Path, screenshot: str | None = None) -> None:
+    """`path` uploaded in the documents tab (open), reported added and listed."""
+    page.locator("#kb-upload input[type=file]").set_input_files(str(path))
+    page.locator("#kb-ingest").click()
+    expect(page.locator("#kb-upload-results")).to_contain_text("added", timeout=300_000)
+    expect(page.locator("#kb-docs")).to_contain_text(path.name, timeout=30_000)
+    if screenshot:
+        page.screenshot(path=str(ARTEFACTS / screenshot), full_page=True)
+
+
 def _sections_hidden(page) -> list[bool]:
     return page.locator("#kb-sources section.kb-msg").evaluate_all("ss => ss.map(s => s.hidden)")
 
@@ -136,11 +146,7 @@ def test_chat_citation_upload_and_xss(browser, extractive_app, tmp_path):
         "<script>alert(2)</script> De veerpont vaart elk halfuur naar Brielle.\n",
         encoding="utf-8")
     page.get_by_role("tab", name="Documents").click()
-    page.locator("#kb-upload input[type=file]").set_input_files(str(hostile))
-    page.locator("#kb-ingest").click()
-    expect(page.locator("#kb-upload-results")).to_contain_text("added", timeout=180_000)
-    expect(page.locator("#kb-docs")).to_contain_text("verslag_xss.md", timeout=30_000)
-    page.screenshot(path=str(ARTEFACTS / "documents-desktop.png"), full_page=True)
+    _upload(page, hostile, "documents-desktop.png")
 
     # the hostile text is shown as text, never run
     page.get_by_role("tab", name="Chat").click()
@@ -196,11 +202,7 @@ def test_a_collection_is_created_chosen_filled_and_asked_in_the_browser(browser,
     oven.write_text("Four à pain de Ravenel\n\nLe four communal de Ravenel chauffe chaque samedi "
                     "dès six heures. Une fournée de quarante miches demande deux heures de "
                     "cuisson.\n", encoding="utf-8")
-    page.locator("#kb-upload input[type=file]").set_input_files(str(oven))
-    page.locator("#kb-ingest").click()
-    expect(page.locator("#kb-upload-results")).to_contain_text("added", timeout=180_000)
-    expect(page.locator("#kb-docs")).to_contain_text("four-ravenel.txt", timeout=30_000)
-    page.screenshot(path=str(ARTEFACTS / "collection-documents.png"), full_page=True)
+    _upload(page, oven, "collection-documents.png")
 
     page.get_by_role("tab", name="Chat").click()
     _ask(page, "Combien d'heures de cuisson demande une fournée de quarante miches à Ravenel ?")
@@ -344,9 +346,7 @@ def test_a_pdf_citation_shows_its_page_as_printed(browser, extractive_app, tmp_p
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     page.goto(extractive_app)
     page.get_by_role("tab", name="Documents").click()
-    page.locator("#kb-upload input[type=file]").set_input_files(str(pdf))
-    page.locator("#kb-ingest").click()
-    expect(page.locator("#kb-upload-results")).to_contain_text("added", timeout=300_000)
+    _upload(page, pdf)
     page.get_by_role("tab", name="Chat").click()
     _ask(page, "Hoe noemt men in LaTeX het langste liggende streepje?")
     shown = page.locator("#kb-sources section.kb-msg:not([hidden])")
