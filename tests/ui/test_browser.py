@@ -304,7 +304,7 @@ def test_evaluation_runs_from_the_app_with_progress_and_can_be_cancelled(browser
 
     run.click()
     expect(page.locator("#kb-eval-status")).to_contain_text("Evaluated 69 questions", timeout=300_000)
-    expect(page.locator("#kb-report")).to_contain_text("backend: extractive", timeout=60_000)
+    expect(page.locator("#kb-report")).to_contain_text("answered by extractive", timeout=60_000)
     # the gallery's images load lazily: a reader scrolls up from the Run button to see them
     # (whether Chromium loads them out of view depends on its heuristics; CI once did not)
     page.locator("#kb-charts").scroll_into_view_if_needed()
