@@ -33,6 +33,7 @@ from ui.priority import ChatFirst  # noqa: E402
 from ui.render import answer_html, plain_text, sources_panel, sources_section  # noqa: E402
 from ui.request_log import log_answer  # noqa: E402
 from ui.startup import Startup  # noqa: E402
+from vectorstore.index.knowledge_base import KnowledgeBase  # noqa: E402
 from vectorstore.language import detect_question_language  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class ChatTab:
             history[-1] = {"role": "assistant", "content": f"⚠️ {escape(exc.in_language(language))}"}
             yield history, sources_panel(sections[:-1], visitor), sections[:-1], ""
 
-    def page_image(self, kb, source_id: str, page: str, quote: str) -> str | None:
+    def page_image(self, kb: KnowledgeBase, source_id: str, page: str, quote: str) -> str | None:
         """The URL of a PDF page's picture with the quote marked, rendered at the first answer
         that cites it and kept in `KENBRON_DATA_DIR/cache/pages`; None when there is none."""
         pdf = kb.original(source_id)
