@@ -21,7 +21,7 @@ from assistant.pipeline.chain import Assistant  # noqa: E402
 from assistant.settings import REPO_ROOT, Settings  # noqa: E402
 from ui.chat import ChatTab, pages_dir  # noqa: E402
 from ui.documents import DocumentsTab  # noqa: E402
-from ui.evaluation_tab import EvaluationTab  # noqa: E402
+from ui.evaluation_tab import EvaluationTab, charts_dir  # noqa: E402
 from ui.labels import browser_language, label  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
 from ui.render import MARKER_SCRIPT, sources_panel  # noqa: E402
@@ -79,7 +79,7 @@ def build_ui(library: Library, startup: Startup) -> gr.Blocks:
         with gr.Tab(label("documents"), id="documents"):
             table, choice, results = documents.layout(collection)
         with gr.Tab(label("evaluation"), id="evaluation"):
-            report = evaluation.layout()
+            report, charts = evaluation.layout()
 
         def written_for(request: gr.Request) -> tuple:
             """What the server writes into the page, in the visitor's language."""
@@ -87,7 +87,7 @@ def build_ui(library: Library, startup: Startup) -> gr.Blocks:
             return (documents.documents_table(language), documents.results_table([], language),
                     documents.choices(), chat.about(language), sources_panel([], language),
                     gr.update(choices=library.names(), value=library.default),
-                    evaluation.eval_view(language)[0])
+                    *evaluation.shown(language))
 
         def chosen(name: str | None, request: gr.Request) -> tuple:
             """Another collection chosen: its documents, its removal list, its settings line."""
@@ -98,7 +98,8 @@ def build_ui(library: Library, startup: Startup) -> gr.Blocks:
             """The settings line again: an upload or a removal changes what it counts."""
             return chat.about(browser_language(request), name)
 
-        demo.load(written_for, None, [table, results, choice, about, sources, collection, report],
+        demo.load(written_for, None,
+                  [table, results, choice, about, sources, collection, report, charts],
                   api_name=False)
         collection.change(chosen, collection, [table, choice, about], api_name=False)
         table.change(counted, collection, about, api_name=False, queue=False)
@@ -133,7 +134,7 @@ def make_server_app(settings: Settings):
         app, demo, path="/", ssr_mode=False, auth=auth, show_error=True, css=CSS, head=MARKER_SCRIPT,
         i18n=label,
         allowed_paths=[str(settings.data_dir / "eval"), str(REPO_ROOT / "eval" / "report"),
-                       str(pages_dir(settings))])
+                       str(pages_dir(settings)), str(charts_dir(settings.data_dir))])
 
 
 def launch(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:

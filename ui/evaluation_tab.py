@@ -3,7 +3,10 @@ stops the question in flight); then the latest report and its charts."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -13,13 +16,21 @@ apply_process_defaults()  # before Gradio and Chroma are imported
 
 import gradio as gr  # noqa: E402
 
-from assistant.evaluation.metrics import RATES  # noqa: E402
+from assistant.evaluation.charts import ChartWords, write_charts  # noqa: E402
+from assistant.evaluation.metrics import RATES, TIMINGS  # noqa: E402
+from assistant.evaluation.records import EvalRecord  # noqa: E402
+from assistant.evaluation.report import Report  # noqa: E402
 from assistant.models.stopping import StopSignal  # noqa: E402
 from assistant.pipeline.chain import Assistant  # noqa: E402
 from assistant.settings import REPO_ROOT  # noqa: E402
 from ui.admin import require_admin  # noqa: E402
 from ui.labels import browser_language, label, text  # noqa: E402
 from ui.priority import ChatFirst  # noqa: E402
+
+
+def charts_dir(data_dir: Path) -> Path:
+    """Where charts drawn in a visitor's language are kept (served to the app's visitors)."""
+    return data_dir / "cache" / "charts"
 
 
 def summary(report: dict, language: str, report_file: Path) -> str:
@@ -71,8 +82,36 @@ class EvaluationTab:
         if found is None:
             return text(language, "no_report", out=self.settings.data_dir / "eval"), []
         report = json.loads((found / "report.json").read_text(encoding="utf-8"))
-        return summary(report, language, found / "report.md"), [
-            str(p) for p in sorted(found.glob("*.png"))]
+        return summary(report, language, found / "report.md"), self.charts(found, report, language)
+
+    def charts(self, found: Path, report: dict, language: str) -> list[str]:
+        """The report's charts with their words in `language`: as `kenbron eval` drew them in
+        English, else drawn again once per report and language (`charts_dir`)."""
+        drawn = sorted(found.glob("*.png"))
+        if language == "en" or not drawn or not (found / "results.jsonl").is_file():
+            return [str(p) for p in drawn]
+        stamp = found / "report.json"
+        key = hashlib.sha1(f"{stamp.resolve()}:{stamp.stat().st_mtime_ns}".encode()).hexdigest()
+        out = charts_dir(self.settings.data_dir) / f"{key[:16]}-{language}"
+        if not out.is_dir():
+            records = [EvalRecord.from_dict(json.loads(line)) for line in
+                       (found / "results.jsonl").read_text(encoding="utf-8").splitlines()
+                       if line.strip()]
+            words = ChartWords(
+                by_category=text(language, "chart_by_category"),
+                by_language=text(language, "chart_by_language"),
+                latency=text(language, "chart_latency"), seconds=text(language, "chart_seconds"),
+                names={**{rate: text(language, f"m_{rate}") for rate in RATES},
+                       **{timing: text(language, f"t_{timing}") for timing in TIMINGS}})
+            out.parent.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(dir=out.parent))  # another visitor may draw too
+            for chart in write_charts(Report.from_dict(report), records, scratch, words):
+                chart.rename(chart.with_suffix(f".{language}.png"))  # named for its language
+            try:
+                scratch.rename(out)
+            except OSError:  # drawn meanwhile
+                shutil.rmtree(scratch, ignore_errors=True)
+        return [str(p) for p in sorted(out.glob("*.png"))]
 
     def run_evaluation(self, password: str, request: gr.Request,
                        progress=gr.Progress()) -> str:  # noqa: B008
@@ -130,9 +169,10 @@ class EvaluationTab:
                 return candidate
         return None
 
-    def layout(self) -> gr.Markdown:
+    def layout(self) -> tuple[gr.Markdown, gr.Gallery]:
         """The evaluation tab: for admins Run and Cancel first, then the latest report; returns
-        the report's figures (written again on load, in the visitor's language)."""
+        the report's figures and charts (written again on load, in the visitor's language:
+        `shown`)."""
         report_md, charts = self.eval_view()
         policy = self.settings.uploads
         # an evaluation takes the model for up to an hour: only an admin may start one
@@ -158,10 +198,14 @@ class EvaluationTab:
                      concurrency_id="evaluation", concurrency_limit=1).then(
             self._finished, None, [report_view, gallery, run_eval, cancel], api_name=False)
         cancel.click(self.cancel_evaluation, eval_password, status, api_name=False, queue=False)
-        return report_view
+        return report_view, gallery
+
+    def shown(self, language: str) -> tuple[str, dict]:
+        """The report's figures and charts in `language`, as the tab shows them."""
+        report, charts = self.eval_view(language)
+        return report, gr.update(value=charts, visible=bool(charts))
 
     def _finished(self, request: gr.Request) -> tuple[str, dict, dict, dict]:
         """The new report and charts; Run back on, Cancel away."""
-        report, charts = self.eval_view(browser_language(request))
-        return report, gr.update(value=charts, visible=bool(charts)), gr.update(interactive=True), \
+        return *self.shown(browser_language(request)), gr.update(interactive=True), \
             gr.update(visible=False)

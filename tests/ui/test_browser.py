@@ -581,6 +581,9 @@ def test_every_interface_string_is_in_the_visitors_language(browser, extractive_
     page.screenshot(path=str(ARTEFACTS / f"locale-{language}-documents.png"))
     page.get_by_role("tab").nth(2).click()
     expect(page.locator("#kb-report")).to_contain_text(LABELS[language]["report_metric"])
+    # the charts drawn again with their words in this language (`EvaluationTab.charts`)
+    expect(page.locator("#kb-charts img").first).to_have_attribute(
+        "src", re.compile(rf"\.{language}\.png$"), timeout=30_000)
     seen.append(page.locator("body").inner_text())
     page.screenshot(path=str(ARTEFACTS / f"locale-{language}-evaluation.png"), full_page=True)
     text = "\n".join(seen)
