@@ -87,7 +87,7 @@ def build_ui(library: Library, startup: Startup) -> gr.Blocks:
             return (documents.documents_table(language), documents.results_table([], language),
                     documents.choices(), chat.about(language), sources_panel([], language),
                     gr.update(choices=library.names(), value=library.default),
-                    *evaluation.shown(language))
+                    evaluation.eval_view(language, with_charts=False)[0])
 
         def chosen(name: str | None, request: gr.Request) -> tuple:
             """Another collection chosen: its documents, its removal list, its settings line."""
@@ -98,9 +98,15 @@ def build_ui(library: Library, startup: Startup) -> gr.Blocks:
             """The settings line again: an upload or a removal changes what it counts."""
             return chat.about(browser_language(request), name)
 
-        demo.load(written_for, None,
-                  [table, results, choice, about, sources, collection, report, charts],
+        def charts_for(request: gr.Request) -> dict:
+            """The evaluation charts in the visitor's language: a load of its own, since drawing
+            them the first time takes seconds, and a late `written_for` would empty the sources
+            panel of a question asked meanwhile."""
+            return evaluation.shown(browser_language(request))[1]
+
+        demo.load(written_for, None, [table, results, choice, about, sources, collection, report],
                   api_name=False)
+        demo.load(charts_for, None, charts, api_name=False)
         collection.change(chosen, collection, [table, choice, about], api_name=False)
         table.change(counted, collection, about, api_name=False, queue=False)
         gr.api(chat.api_ask, api_name="ask")

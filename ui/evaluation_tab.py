@@ -76,13 +76,15 @@ class EvaluationTab:
         self._eval_cancelled = threading.Event()
         self._in_flight = StopSignal()  # the running evaluation's model calls
 
-    def eval_view(self, language: str = "en") -> tuple[str, list[str]]:
-        """The latest report's figures in `language` (`summary`) and its charts."""
+    def eval_view(self, language: str = "en", with_charts: bool = True) -> tuple[str, list[str]]:
+        """The latest report's figures in `language` (`summary`) and its charts (none drawn
+        without `with_charts`)."""
         found = self.eval_dir()
         if found is None:
             return text(language, "no_report", out=self.settings.data_dir / "eval"), []
         report = json.loads((found / "report.json").read_text(encoding="utf-8"))
-        return summary(report, language, found / "report.md"), self.charts(found, report, language)
+        charts = self.charts(found, report, language) if with_charts else []
+        return summary(report, language, found / "report.md"), charts
 
     def charts(self, found: Path, report: dict, language: str) -> list[str]:
         """The report's charts with their words in `language`: as `kenbron eval` drew them in
