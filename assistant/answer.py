@@ -125,10 +125,6 @@ class Signals:
     support: float  # the weakest citation's support: how well its source backs its claim
     best_cited: bool  # the answer cites the best-ranked passage, the one most about the question
     evidence: float  # the best source sentence's score for the question (`rank_sentences`)
-    # how sure the model was of the words it wrote: the mean and the lowest log-probability of
-    # its answer's tokens (None when its server reports none)
-    mean_logprob: float | None = None
-    min_logprob: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -48,7 +48,7 @@ def right(record: EvalRecord) -> bool:
 
 
 def _matrix(records: list[EvalRecord]) -> np.ndarray:
-    rows = [[1.0, *(float(getattr(r.signals, name) or 0.0) for name in FEATURES)] for r in records]
+    rows = [[1.0, *(float(getattr(r.signals, name)) for name in FEATURES)] for r in records]
     return np.asarray(rows, dtype=np.float64).reshape(len(records), len(FEATURES) + 1)
 
 

@@ -87,6 +87,6 @@ def confidence(signals: Signals, weights: Mapping[str, float] | None = None) -> 
     risk–coverage curve its order (`kenbron eval`'s report). Signals measured and left out
     because they did not hold on the check halves: `docs/decisions.md`."""
     w = CONFIDENCE_WEIGHTS if weights is None else weights
-    z = w["bias"] + sum(w.get(name, 0.0) * float(value or 0.0)
-                        for name, value in signals.to_dict().items())
+    z = (w["bias"] + w["support"] * signals.support + w["best_cited"] * signals.best_cited
+         + w["evidence"] * signals.evidence)
     return round(1.0 / (1.0 + math.exp(-z)), 3)

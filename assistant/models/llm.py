@@ -65,8 +65,6 @@ class LocalChat(BaseChatModel):
 
     Greedy decoding, so answers are reproducible. The model file is verified before a worker is
     started; every failure of the worker arrives as an `LLMError` (see `assistant.models.local_worker`).
-    A stream ends with the log-probabilities of the tokens written, in the `response_metadata`
-    shape of OpenAI's (``{"logprobs": {"content": [{"logprob": …}, …]}}``).
     """
 
     model_path: str
@@ -110,10 +108,6 @@ class LocalChat(BaseChatModel):
                     if run_manager:
                         run_manager.on_llm_new_token(delta, chunk=chunk)
                     yield chunk
-            logprobs = self.worker.token_logprobs(name)
-            if logprobs is not None:  # in OpenAI's shape, as ChatOpenAI reports them
-                yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={
-                    "logprobs": {"content": [{"logprob": v} for v in logprobs]}}))
         except Exception as exc:
             if stop_requested():  # the request was aborted on purpose: the worker is fine
                 raise LLMError("the answer was stopped") from exc

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import signal
 import socket
@@ -54,7 +53,6 @@ def _exit_text(code: int) -> str:
 SERVER_MODULE = "assistant.models.model_server"
 REQUEST_HEADER = "X-Kenbron-Request"  # names a request so that it can be aborted (`LocalWorker.abort`)
 ABORT_PATH = "/kenbron/abort/"  # POST ABORT_PATH + request name
-LOGPROBS_PATH = "/kenbron/logprobs/"  # GET LOGPROBS_PATH + request name: its tokens' log-probabilities
 
 
 def server_command(model_path: Path, threads: int, context_tokens: int) -> list[str]:
@@ -163,20 +161,6 @@ class LocalWorker:
         call = urllib.request.Request(base + ABORT_PATH + request, method="POST")
         with urllib.request.urlopen(call, timeout=5):
             pass
-
-    def token_logprobs(self, request: str) -> list[float] | None:
-        """The log-probabilities of the tokens the worker wrote for the request sent with
-        `REQUEST_HEADER: request` (None when the worker no longer knows it: restarted, or the
-        request is too old)."""
-        url = self._url
-        if url is None:
-            return None
-        try:
-            with urllib.request.urlopen(url.removesuffix("/v1") + LOGPROBS_PATH + request,
-                                        timeout=5) as reply:
-                return [float(v) for v in json.load(reply)["logprobs"]]
-        except OSError:
-            return None
 
     def _kill(self) -> None:
         process, self._process, self._url = self._process, None, None

@@ -17,13 +17,6 @@ Either sets the request's event; llama.cpp's abort callback, polled inside every
 decode of a request whose event is set. The event reaches the decoding thread as a context
 variable: Starlette runs the model in a worker thread that inherits the request's context. Other
 requests, queued behind the lock or running, are not touched.
-
-It also keeps each named request's token log-probabilities (`TokenLogprobs`), served at
-`GET LOGPROBS_PATH + name` once the answer is written: how sure the model was of what it wrote is
-one of the signals of an answer's confidence (`assistant.grounding.abstention`). llama-cpp-python
-returns log-probabilities only from a model loaded with ``logits_all``, which keeps the logits of
-every prompt token (a vocabulary of 151,936 floats each: 600 MB for a 1,000-token prompt); here
-they are read from the one row the sampler sees anyway.
 """
 
 from __future__ import annotations
@@ -32,52 +25,22 @@ import argparse
 import collections
 import contextvars
 import ctypes
-import json
 import logging
 import threading
 
 import llama_cpp
-import numpy as np
 import uvicorn
 from llama_cpp.server import app as server_app
 from llama_cpp.server.cli import add_args_from_model, parse_model_from_args
 from llama_cpp.server.settings import ModelSettings, ServerSettings, Settings
 
-from assistant.models.local_worker import ABORT_PATH, LOGPROBS_PATH, REQUEST_HEADER
+from assistant.models.local_worker import ABORT_PATH, REQUEST_HEADER
 
 log = logging.getLogger(__name__)
 
 _client_gone: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
     "client_gone", default=None)
 _HEADER = REQUEST_HEADER.lower().encode()
-KEPT_RECORDS = 64  # the log-probabilities of this many recent named requests stay readable
-
-
-class TokenLogprobs:
-    """The log-probability of each token the model chose for one request, as a logits processor.
-
-    The sampler calls it with the logits of every step before it chooses (greedy here, after the
-    repeat penalty, so the choice need not be the most likely token); the token chosen shows up
-    at the next call as the last input, and its log-probability is taken from the step kept
-    from before. The last token (the end of the answer) is not counted."""
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-        self._previous: np.ndarray | None = None  # log-softmax of the previous step
-        self._length = 0  # tokens in the context at the previous step
-
-    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        if self._previous is not None and len(input_ids) == self._length + 1:
-            self.values.append(float(self._previous[int(input_ids[-1])]))
-        logits = np.asarray(scores, dtype=np.float64)
-        top = logits.max()
-        self._previous = logits - (top + np.log(np.exp(logits - top).sum()))
-        self._length = len(input_ids)
-        return scores
-
-
-_token_record: contextvars.ContextVar[TokenLogprobs | None] = contextvars.ContextVar(
-    "token_record", default=None)
 
 
 class StopOnRequest:
@@ -87,7 +50,6 @@ class StopOnRequest:
     def __init__(self, app) -> None:
         self.app = app
         self._running: dict[str, threading.Event] = {}
-        self._logprobs: collections.OrderedDict[str, TokenLogprobs] = collections.OrderedDict()
         # names aborted before their request arrived (Stop right after the question was sent)
         self._aborted_early: collections.deque[str] = collections.deque(maxlen=64)
         self._lock = threading.Lock()
@@ -99,21 +61,13 @@ class StopOnRequest:
         if scope["method"] == "POST" and scope["path"].startswith(ABORT_PATH):
             await self._abort(scope["path"][len(ABORT_PATH):], send)
             return
-        if scope["method"] == "GET" and scope["path"].startswith(LOGPROBS_PATH):
-            await self._send_logprobs(scope["path"][len(LOGPROBS_PATH):], send)
-            return
         gone = threading.Event()
         name = dict(scope["headers"]).get(_HEADER, b"").decode()
         if name:
-            record = TokenLogprobs()
             with self._lock:
                 self._running[name] = gone
                 if name in self._aborted_early:
                     gone.set()
-                self._logprobs[name] = record
-                while len(self._logprobs) > KEPT_RECORDS:
-                    self._logprobs.popitem(last=False)
-            _token_record.set(record)
         _client_gone.set(gone)
         response = {"started": False, "ended": False}
 
@@ -154,20 +108,10 @@ class StopOnRequest:
                 gone.set()
         await _reply(send, 204)
 
-    async def _send_logprobs(self, name: str, send) -> None:
-        with self._lock:
-            record = self._logprobs.get(name)
-        if record is None:
-            await _reply(send, 404)
-            return
-        await _reply(send, 200, json.dumps({"logprobs": record.values}).encode(),
-                     [(b"content-type", b"application/json")])
 
-
-async def _reply(send, status: int, body: bytes = b"",
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers or []})
-    await send({"type": "http.response.body", "body": body})
+async def _reply(send, status: int) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
 
 
 @llama_cpp.ggml_abort_callback
@@ -181,21 +125,6 @@ def install_abort(model: llama_cpp.Llama) -> None:
     llama_cpp.llama_set_abort_callback(model._ctx.ctx, _abort_if_client_gone, None)
 
 
-def record_logprobs(model: llama_cpp.Llama) -> None:
-    """Let `model` record the log-probabilities of the tokens it writes for a named request (the
-    request's `TokenLogprobs` reaches the decoding thread as a context variable, as the abort
-    event does)."""
-    generate = model.generate
-
-    def observed(tokens, *args, logits_processor=None, **kwargs):
-        record = _token_record.get()
-        if record is not None:
-            logits_processor = llama_cpp.LogitsProcessorList([*(logits_processor or []), record])
-        return generate(tokens, *args, logits_processor=logits_processor, **kwargs)
-
-    model.generate = observed
-
-
 def main() -> None:
     """Parse the options as `python -m llama_cpp.server` does and serve with Stop wired in."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -205,7 +134,6 @@ def main() -> None:
     app = server_app.create_app(server_settings=server_settings,
                                 model_settings=[parse_model_from_args(ModelSettings, args)])
     install_abort(server_app._llama_proxy._current_model)
-    record_logprobs(server_app._llama_proxy._current_model)
     app.add_middleware(StopOnRequest)
     # the address comes from the flags the worker passes (127.0.0.1 and a free port), never from
     # HOST / PORT in the environment as `python -m llama_cpp.server` would: a platform's HOST

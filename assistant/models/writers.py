@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
@@ -45,13 +45,6 @@ def format_sources(hits: Sequence[ScoredChunk], bodies: Sequence[str] | None = N
                          for n, hit in enumerate(hits, start=1) if not bodies or bodies[n - 1])
 
 
-def token_logprobs(chunk: BaseMessage) -> list[float]:
-    """The token log-probabilities a chat model reported with a piece of its answer, in the
-    shape of OpenAI's `response_metadata` (ChatOpenAI asked for them, or `LocalChat`)."""
-    content = (chunk.response_metadata.get("logprobs") or {}).get("content") or []
-    return [float(item["logprob"]) for item in content if item.get("logprob") is not None]
-
-
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
@@ -63,11 +56,9 @@ class Writer(ABC):
     calls_model: bool = True
 
     @abstractmethod
-    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str,
-               logprobs: list[float] | None = None) -> Iterator[str]:
+    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
         """The answer to `question` from `hits` (numbered [1]..), in pieces; the whole text may
-        be `prompts.NOT_FOUND` or empty when the sources do not answer. The log-probability of
-        each token written is appended to `logprobs` when the model reports them."""
+        be `prompts.NOT_FOUND` or empty when the sources do not answer."""
 
     @abstractmethod
     def condense(self, question: str, history: History, history_text: str) -> str:
@@ -113,9 +104,8 @@ class ChatWriter(Writer):
         return messages
 
     def _after_prefix(self, template: str):
-        """The prompt after the fixed prefix, to the chat model's messages."""
         prompt = ChatPromptTemplate.from_messages([*self._prefix, ("human", template)])
-        return prompt | self.chat
+        return prompt | self.chat | StrOutputParser()
 
     @cached_property
     def answer_chain(self):
@@ -131,20 +121,15 @@ class ChatWriter(Writer):
 
     @cached_property
     def translate_answer_chain(self):
-        return self._after_prefix(prompts.template("translate_answer")) | StrOutputParser()
+        return self._after_prefix(prompts.template("translate_answer"))
 
-    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str,
-               logprobs: list[float] | None = None) -> Iterator[str]:
-        for chunk in self.answer_chain.stream({
+    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
+        yield from self.answer_chain.stream({
             "sources": format_sources(hits, self.excerpts(question, hits)),
             "question": question,
             "language_name": prompts.message(language, "language_name"),
             "not_found": prompts.NOT_FOUND,
-        }):
-            if logprobs is not None:
-                logprobs.extend(token_logprobs(chunk))
-            if chunk.text:
-                yield chunk.text
+        })
 
     def warm_up(self) -> None:
         """The model loaded and the fixed prompt prefix evaluated: one answer prompt is started
@@ -178,8 +163,7 @@ class ExtractiveWriter(Writer):
     def __init__(self, knowledge_base) -> None:
         self.kb = knowledge_base
 
-    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str,
-               logprobs: list[float] | None = None) -> Iterator[str]:
+    def answer(self, question: str, hits: Sequence[ScoredChunk], language: str) -> Iterator[str]:
         chosen = extract_answer(question, hits, self.kb)
         if chosen:
             body = " ".join(f"{c.text} [{c.source}]" for c in chosen)

@@ -241,10 +241,9 @@ class Assistant:
     def _generate(self, answer: Answer, question: str, ms) -> Iterator[StreamEvent]:
         not_found = prompts.NOT_FOUND
         text, held = "", ""
-        logprobs: list[float] = []
         answer.model_called = self.writer.calls_model
         try:
-            for token in self.writer.answer(question, answer.retrieved, answer.language, logprobs):
+            for token in self.writer.answer(question, answer.retrieved, answer.language):
                 if answer.timings.first_token_ms is None:
                     answer.timings.first_token_ms = ms()
                 text += token
@@ -279,7 +278,7 @@ class Assistant:
                 answer.timings.quoted_ms = ms()
         if self.writer.calls_model:
             ranked = rank_sentences(answer.standalone_question, answer.retrieved, self.kb)
-            answer.signals = self._signals(answer, ranked, logprobs)
+            answer.signals = self._signals(answer, ranked)
             answer.confidence = abstention.confidence(answer.signals)
             if self.settings.should_doubt and answer.confidence < abstention.NOT_SURE_BELOW:
                 self._not_sure(answer, ranked)
@@ -344,17 +343,14 @@ class Assistant:
         return None if reason else check
 
     @staticmethod
-    def _signals(answer: Answer, ranked: Sequence[RankedSentence], logprobs: Sequence[float]
-                 ) -> Signals:
+    def _signals(answer: Answer, ranked: Sequence[RankedSentence]) -> Signals:
         """What `abstention.confidence` weighs, for a verified answer of the model: its
-        citations' support, whether it cites the best-ranked passage, how well the best
-        source sentence matches the question, and how sure the model was of its words."""
+        citations' support, whether it cites the best-ranked passage, and how well the best
+        source sentence matches the question."""
         cited = {c.chunk_id for c in answer.citations}
         return Signals(support=min((c.support for c in answer.citations), default=0.0),
                        best_cited=answer.retrieved[0].chunk.chunk_id in cited,
-                       evidence=round(ranked[0].score, 3) if ranked else 0.0,
-                       mean_logprob=round(float(np.mean(logprobs)), 4) if logprobs else None,
-                       min_logprob=round(min(logprobs), 4) if logprobs else None)
+                       evidence=round(ranked[0].score, 3) if ranked else 0.0)
 
     def _not_sure(self, answer: Answer, ranked: Sequence[RankedSentence]) -> None:
         """"Not sure" and the best passage instead of the answer: the first sentence of four or

@@ -12,12 +12,7 @@ import pytest
 
 from assistant.models.errors import LLMError
 from assistant.models.llm import make_chat_model
-from assistant.models.local_worker import (
-    ABORT_PATH,
-    LOGPROBS_PATH,
-    REQUEST_HEADER,
-    server_command,
-)
+from assistant.models.local_worker import ABORT_PATH, REQUEST_HEADER, server_command
 from assistant.models.stopping import StopSignal
 from assistant.models.writers import ChatWriter
 from assistant.pipeline.chain import Assistant
@@ -30,7 +25,6 @@ from tests.assistant.models.test_local_worker import (
     worker_pids,
 )
 from tests.conftest import free_port, stop, wait_for_http
-from vectorstore.documents import Chunk, ScoredChunk
 from vectorstore.language import detect_question_language
 
 pytestmark = pytest.mark.llm
@@ -204,54 +198,3 @@ def test_the_answer_length_limit_reaches_the_server(llama_server):
     reply = make_chat_model(settings).invoke(
         "Write a long story, at least five hundred words, about a harbour master.")
     assert 0 < reply.usage_metadata["output_tokens"] <= 12, reply.usage_metadata
-
-
-GREETING = [{"role": "user", "content": "In one sentence: what is a harbour master?"}]
-
-
-def test_the_server_keeps_the_log_probabilities_llama_cpp_computes(llama_process):
-    """A named request's token log-probabilities, read from the one row of logits the sampler
-    sees, are those llama-cpp-python computes itself from a model that keeps every row
-    (`logits_all`, which the server cannot afford: 600 MB for a 1,000-token prompt)."""
-    import llama_cpp
-
-    base = llama_process.url.removesuffix("/v1")
-    body = {"messages": GREETING, "max_tokens": 24, "temperature": 0, "repeat_penalty": 1.1}
-    reply = httpx.post(f"{llama_process.url}/chat/completions", json=body, timeout=300,
-                       headers={REQUEST_HEADER: "harbour-master"})
-    served = httpx.get(base + LOGPROBS_PATH + "harbour-master").json()["logprobs"]
-    assert httpx.get(base + LOGPROBS_PATH + "nobody-asked").status_code == 404
-
-    settings = Settings.from_env()
-    reference = llama_cpp.Llama(model_path=str(settings.model_path), logits_all=True, n_ctx=1024,
-                                n_threads=settings.llm_threads, seed=0, verbose=False)
-    expected = reference.create_chat_completion(GREETING, max_tokens=24, temperature=0,
-                                                repeat_penalty=1.1, logprobs=True,
-                                                top_logprobs=1)
-    assert expected["choices"][0]["message"]["content"] == reply.json()["choices"][0]["message"]["content"]
-    wanted = [t["logprob"] for t in expected["choices"][0]["logprobs"]["content"]]
-    assert len(served) >= len(wanted) - 1 > 5  # the reference also counts the last token
-    assert served == pytest.approx(wanted[:len(served)], abs=0.05)
-    assert all(v <= 0 for v in served) and any(v < -0.01 for v in served)
-
-
-def test_the_local_models_answer_comes_with_its_token_log_probabilities(tmp_path):
-    """`LocalChat` ends its stream with the worker's log-probabilities in OpenAI's shape, and the
-    writer hands them to the chain: one per token written."""
-    chat = make_chat_model(Settings.from_env(data_dir=str(tmp_path)))
-    try:
-        reported = [c.response_metadata["logprobs"]["content"]
-                    for c in chat.stream(GREETING[0]["content"]) if "logprobs" in c.response_metadata]
-        assert len(reported) == 1  # once, after the text
-        logprobs = reported[0]
-        assert len(logprobs) > 5 and all(item["logprob"] <= 0 for item in logprobs)
-        chunk = Chunk("c1", "harbour.md", "Harbour", "The harbour master of Vlaardam rings the "
-                      "bell at noon.", 0, 50, 0, "en", "h")
-        written: list[float] = []
-        text = "".join(ChatWriter(chat, lambda q, hits: [h.chunk.text for h in hits]).answer(
-            "When does the harbour master ring the bell?", [ScoredChunk(chunk, 1.0, rank=1)], "en",
-            written))
-        assert "noon" in text.lower()
-        assert len(written) > 3 and all(v <= 0 for v in written)
-    finally:
-        chat.worker.stop()
