@@ -1,8 +1,8 @@
 """Signals of whether retrieved chunks can answer a question, independent of any LLM.
 
 Used to abstain early (no model call) and by the extractive backend. The key-term check asks
-that the question's names and numbers — the words an answer cannot do without — occur in the
-retrieved text; names are language-independent, so it works across languages.
+that the question's names, numbers and commands — the words an answer cannot do without —
+occur in the retrieved text; they are language-independent, so it works across languages.
 """
 
 from __future__ import annotations
@@ -18,15 +18,22 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w-]*[A-Za-z]\w*|\b[A-Z]{2,}\w*\b")
 _ACRONYM = re.compile(r"[A-Z]{2,}\w*\b")
 _NUMBER = re.compile(r"\b\d{2,}(?:[.,]\d+)?\b")
 _FUNCTION_NAMES = {"i", "i'm", "ai", "ia", "ki"}
+# what is typed rather than written — a command ("\usepackage"), an option ("--verbose"), a file
+# or identifier ("config.yaml", "line_height"), anything in backticks — is the same in every
+# language and in whatever case a manual uses, so a passage about it carries it as typed
+_CODE = re.compile(r"`[^`\s][^`]*`|\\[A-Za-z@]+|(?<![\w-])--?[A-Za-z][\w-]*"
+                   r"|\b[A-Za-z]\w+(?:[._][A-Za-z0-9]\w*)+\b")
 
 
 def key_terms(question: str) -> list[str]:
-    """Names, acronyms and numbers in the question (its first word excluded).
+    """Names, acronyms, numbers and what is typed (`_CODE`) in the question (its first word
+    excluded as a name).
 
     A compound led by the acronym for AI ("AI-model", "KI-partner") is a generic noun, not a
     name an answer must repeat: it counts only by its other capitalised parts.
     """
-    words = question.strip()
+    codes = _CODE.findall(question)
+    words = _CODE.sub(" ", question).strip()  # a command's capitals are not a name
     names = []
     for match in _CAPITALISED.finditer(words):
         if match.start() == 0:
@@ -43,7 +50,7 @@ def key_terms(question: str) -> list[str]:
         else:
             names.append(name)
     terms = [t for t in names if fold(t) not in _FUNCTION_NAMES | LANGUAGE_NAMES]
-    return list(dict.fromkeys(terms + _NUMBER.findall(words)))
+    return list(dict.fromkeys(terms + _NUMBER.findall(words) + codes))
 
 
 def missing_key_terms(question: str, hits: Sequence[ScoredChunk],
@@ -55,10 +62,11 @@ def missing_key_terms(question: str, hits: Sequence[ScoredChunk],
     language — so it is required only when the best-ranked chunk, the one most about the
     question, is in the question's `language` (where it would be written the same). When that
     passage is in another language, a label missing from it is a question of translation, not
-    of evidence: only what is never translated counts then — numbers, acronyms and names with
-    inner capitals or digits ("GIMP", "LaTeX"). (Any retrieved chunk in the question's
-    language used to make every label count; a lower-ranked passage in the asker's language
-    then made the gate abstain on labels the answering passage has translated.)
+    of evidence: only what is never translated counts then — numbers, acronyms, names with
+    inner capitals or digits ("GIMP", "LaTeX") and what is typed ("\\nombre", "--verbose").
+    (Any retrieved chunk in the question's language used to make every label count; a
+    lower-ranked passage in the asker's language then made the gate abstain on labels the
+    answering passage has translated.)
     """
     # accents removed, case kept: names are matched as names ("Plus" is not "plus")
     haystack = strip_accents(" ".join(h.chunk.text for h in hits))
@@ -90,7 +98,11 @@ def _aliases(question: str) -> dict[str, set[str]]:
 
 def _untranslated(term: str) -> bool:
     folded = strip_accents(term)
-    return folded[0].isdigit() or bool(_TECHNICAL.search(folded))
+    return folded[0].isdigit() or bool(_TECHNICAL.search(folded)) or _typed(term)
+
+
+def _typed(term: str) -> bool:
+    return _CODE.fullmatch(term) is not None
 
 
 def _present(term: str, haystack: str, lowered: str) -> bool:
@@ -103,10 +115,14 @@ def _present(term: str, haystack: str, lowered: str) -> bool:
       "GIMP" ~ "Gimp"): a term with an inner capital, a digit or only capitals matches in any case.
     - A compound counts when each of its parts that is a name does: its common nouns translate
       ("RPM-pakketten" ~ "paquets RPM").
+    - What is typed (`_CODE`) occurs as typed, in any case.
     """
     folded = strip_accents(term)
     if folded[0].isdigit():
         return bool(re.search(rf"(?<![\d-]){re.escape(folded)}(?![\d-])", haystack))
+    if _typed(term):  # whole, in any case: "\nombrer" or a stem of "config.yaml" is another
+        typed = re.escape(folded.strip("`").lower())
+        return bool(re.search(rf"(?<![\w-]){typed}(?![\w-])", lowered))
     stem = trimmed_stem(folded)
     if folded in haystack or (len(stem) >= 3 and stem in haystack):
         return True

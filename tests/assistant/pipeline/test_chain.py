@@ -422,6 +422,12 @@ def test_which_questions_ask_for_a_number(question, expected):
     ("Hoe helpt een KI-assistent artsen?", []),
     ("Welk AI-systeem bouwt Aleph Alpha?", ["Aleph", "Alpha"]),
     ("Wie is de CEO van Mistral in 2025?", ["CEO", "Mistral", "2025"]),
+    # what is typed is a term, and its capitals are not a name of their own
+    ("Welk pakket heb ik nodig voor het commando \\nombre?", ["\\nombre"]),
+    ("Wat doet \\Large in LaTeX?", ["LaTeX", "\\Large"]),
+    ("How do I pass --verbose to tlmgr, e.g. for config.yaml?", ["--verbose", "config.yaml"]),
+    ("What does `git rebase -i` do to line_height?", ["`git rebase -i`", "line_height"]),
+    ("Is it - in short - a tool for e.g. photos?", []),
 ])
 def test_key_terms_are_names_and_numbers_not_language_words_or_ai_compounds(question, terms):
     """Words that describe the source ("the French article") or a generic AI compound are not
@@ -451,6 +457,16 @@ def test_key_terms_are_names_and_numbers_not_language_words_or_ai_compounds(ques
     ("Wat doet het gereedschap Schaduwpen (Plumombre)?", "nl", "Schaduwpen maakt randen zacht.", []),
     ("Wat doet het gereedschap Plumombre (Schaduwpen)?", "nl", "Lichtpen maakt randen scherp.",
      ["Plumombre", "Schaduwpen"]),
+    # a command is written as typed in every language, in any case, and only whole
+    ("Which package does the \\nombre command need?", "en",
+     "La commande \\nombre demande l'extension numprint.", []),
+    ("Which package does the \\nombre command need?", "en",
+     "La commande \\nombrer est une autre.", ["\\nombre"]),
+    ("Which package does the \\numero command need?", "en",
+     "La commande \\nombre demande l'extension numprint.", ["\\numero"]),
+    ("Where is CONFIG.YAML kept?", "en", "Het bestand config.yaml staat in /etc.", []),
+    ("Where is config.yml kept?", "en", "Het bestand config.yaml en de configuratie staan in /etc.",
+     ["config.yml"]),
 ])
 def test_key_terms_gate_reads_technical_text_and_other_languages(question, language, text, missing):
     from assistant.grounding.evidence import missing_key_terms
