@@ -18,6 +18,7 @@ Writes DIR/cold_start.{json,md}.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from statistics import median
 
@@ -61,25 +63,36 @@ def _wait_for_ready(log_path: Path, proc: subprocess.Popen, timeout_s: float = 3
         time.sleep(0.2)
 
 
-def page_served_s(store: Path | None) -> float:
-    """Seconds from `kenbron serve` to its page answering, on a copy of `store` (an empty data
-    folder for None)."""
-    with tempfile.TemporaryDirectory(prefix="kenbron-page-") as tmp:
+@contextlib.contextmanager
+def _serving(store: Path | None, prefix: str) -> Iterator[tuple[str, subprocess.Popen, Path, float]]:
+    """`kenbron serve` on a copy of `store` (an empty data folder for None), its output in a log
+    beside the data: yields its URL, its process, the log and when it was started; stopped on
+    exit."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         data = Path(tmp) / "data"
         if store is not None:
             shutil.copytree(store, data, ignore=shutil.ignore_patterns("logs", "eval", "*.jsonl"))
         port = free_port()
         env = dict(os.environ, KENBRON_DATA_DIR=str(data), GRADIO_SERVER_NAME="127.0.0.1",
                    GRADIO_SERVER_PORT=str(port))
-        t0 = time.perf_counter()
-        proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "kenbron"), "serve"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait_for(f"http://127.0.0.1:{port}/", proc)
-            return round(time.perf_counter() - t0, 2)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        log_path = Path(tmp) / "serve.log"
+        with log_path.open("wb") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "kenbron"), "serve"], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+            try:
+                yield f"http://127.0.0.1:{port}/", proc, log_path, t0
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def page_served_s(store: Path | None) -> float:
+    """Seconds from `kenbron serve` to its page answering, on a copy of `store` (an empty data
+    folder for None)."""
+    with _serving(store, "kenbron-page-") as (url, proc, _, t0):
+        _wait_for(url, proc)
+        return round(time.perf_counter() - t0, 2)
 
 
 def one_run(store: Path, first: int, when_ready: bool) -> dict:
@@ -87,32 +100,18 @@ def one_run(store: Path, first: int, when_ready: bool) -> dict:
     ready), then the others."""
     from gradio_client import Client
 
-    with tempfile.TemporaryDirectory(prefix="kenbron-cold-") as tmp:
-        data = Path(tmp) / "data"
-        shutil.copytree(store, data, ignore=shutil.ignore_patterns("logs", "eval", "*.jsonl"))
-        port = free_port()
-        env = dict(os.environ, KENBRON_DATA_DIR=str(data), GRADIO_SERVER_NAME="127.0.0.1",
-                   GRADIO_SERVER_PORT=str(port))
-        with (data / "serve.log").open("wb") as log:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "kenbron"), "serve"], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
-            try:
-                url = f"http://127.0.0.1:{port}/"
-                _wait_for(url, proc)
-                up_s = time.perf_counter() - t0
-                if when_ready:
-                    _wait_for_ready(data / "serve.log", proc)
-                ready_s = time.perf_counter() - t0
-                client = Client(url, verbose=False)
-                order = [EXAMPLES[(first + i) % len(EXAMPLES)] for i in range(len(EXAMPLES) + 1)]
-                times = []
-                for question in order:
-                    answer = client.predict(question, "[]", api_name="/ask")
-                    times.append(answer["timings"].get("first_token_ms"))
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+    with _serving(store, "kenbron-cold-") as (url, proc, log_path, t0):
+        _wait_for(url, proc)
+        up_s = time.perf_counter() - t0
+        if when_ready:
+            _wait_for_ready(log_path, proc)
+        ready_s = time.perf_counter() - t0
+        client = Client(url, verbose=False)
+        order = [EXAMPLES[(first + i) % len(EXAMPLES)] for i in range(len(EXAMPLES) + 1)]
+        times = []
+        for question in order:
+            answer = client.predict(question, "[]", api_name="/ask")
+            times.append(answer["timings"].get("first_token_ms"))
     return {"when_ready": when_ready, "up_s": round(up_s, 1), "asked_s": round(ready_s, 1),
             "first_ms": times[0], "later_ms": times[1:]}
 
