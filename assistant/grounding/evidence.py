@@ -63,7 +63,7 @@ def missing_key_terms(question: str, hits: Sequence[ScoredChunk],
     question, is in the question's `language` (where it would be written the same). When that
     passage is in another language, a label missing from it is a question of translation, not
     of evidence: only what is never translated counts then — numbers, acronyms, names with
-    inner capitals or digits ("GIMP", "LaTeX") and what is typed ("\\nombre", "--verbose").
+    inner capitals or digits ("GIMP", "LaTeX") and what is typed ("\\kaderlijn", "--verbose").
     (Any retrieved chunk in the question's language used to make every label count; a
     lower-ranked passage in the asker's language then made the gate abstain on labels the
     answering passage has translated.)
@@ -120,7 +120,7 @@ def _present(term: str, haystack: str, lowered: str) -> bool:
     folded = strip_accents(term)
     if folded[0].isdigit():
         return bool(re.search(rf"(?<![\d-]){re.escape(folded)}(?![\d-])", haystack))
-    if _typed(term):  # whole, in any case: "\nombrer" or a stem of "config.yaml" is another
+    if _typed(term):  # whole, in any case: "\kaderlijnen" or a stem of "config.yaml" is another
         typed = re.escape(folded.strip("`").lower())
         return bool(re.search(rf"(?<![\w-]){typed}(?![\w-])", lowered))
     stem = trimmed_stem(folded)
